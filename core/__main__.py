@@ -1,0 +1,245 @@
+"""Command line: ``python -m core {info,download,cache,warm,train,classify}``.
+
+Every command prints its result on stdout (``--json`` for machines), progress
+on stderr, and an error as one clear line on stderr with a non-zero exit code,
+never a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+from . import config
+
+
+class CommandError(Exception):
+    """An error to print as one line, with the exit code to use."""
+
+    def __init__(self, message: str, code: int = 1):
+        super().__init__(message)
+        self.code = code
+
+
+def _progress_printer(quiet: bool = False):
+    """A progress callback that prints one line per new message on stderr."""
+    state = {"last": None, "t0": time.perf_counter()}
+
+    def progress(fraction: float, message: str) -> None:
+        if quiet or message == state["last"]:
+            return
+        state["last"] = message
+        print(f"[{time.perf_counter() - state['t0']:6.1f}s] {message}", file=sys.stderr, flush=True)
+
+    return progress
+
+
+def _emit(result: dict, as_json: bool, human) -> None:
+    if as_json:
+        print(json.dumps(result, indent=None if as_json == "line" else 2, default=_json_default))
+    else:
+        human(result)
+
+
+def _json_default(value):
+    import numpy as np
+
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return str(value)
+
+
+def _dataset(args, progress=None):
+    from .data import resolve_dataset
+
+    return resolve_dataset(getattr(args, "data", None), progress=progress)
+
+
+def _subsample(args, progress=None):
+    from .data import Subsample
+
+    return Subsample(_dataset(args, progress), fraction=args.fraction)
+
+
+# ----------------------------------------------------------------------------
+# Commands
+# ----------------------------------------------------------------------------
+def cmd_info(args) -> int:
+    from .data import dataset_info
+
+    progress = _progress_printer(args.json)
+    info = dataset_info(_dataset(args, progress), progress=progress)
+    _emit(info, args.json, _print_info)
+    return 0
+
+
+def _print_info(info: dict) -> None:
+    for key, value in info.items():
+        if isinstance(value, dict):
+            print(f"{key}:")
+            for k, v in value.items():
+                print(f"  {k}: {v}")
+        else:
+            print(f"{key}: {value}")
+
+
+def cmd_download(args) -> int:
+    from .data import download
+
+    path = download(progress=_progress_printer())
+    print(path)
+    return 0
+
+
+def cmd_cache(args) -> int:
+    from .cache import cache_info, clear_cache
+
+    if args.clear:
+        freed = clear_cache()
+        result = {"cleared": True, "freed_bytes": freed, **cache_info()}
+    else:
+        result = cache_info()
+
+    def human(r):
+        if r.get("cleared"):
+            print(f"cleared: freed {r['freed_bytes'] / 1e6:.1f} MB")
+        print(f"directory: {r['directory']}")
+        print(f"size: {r['size_bytes'] / 1e6:.1f} MB in {r['entries']} entries")
+        for kind, n in r["by_kind"].items():
+            print(f"  {kind}: {n}")
+
+    _emit(result, args.json, human)
+    return 0
+
+
+def cmd_warm(args) -> int:
+    from .pipeline import warm
+
+    progress = _progress_printer()
+    sub = _subsample(args, progress)
+    result = warm(sub, random_state=args.random_state, progress=progress)
+    _emit(result, args.json, lambda r: print(json.dumps(r, indent=2, default=_json_default)))
+    return 0
+
+
+def cmd_train(args) -> int:
+    from .classifier import train_summary
+
+    progress = _progress_printer()
+    sub = _subsample(args, progress)
+    result = train_summary(sub, model=args.model, epochs=args.epochs, seed=args.random_state,
+                           progress=progress)
+    _emit(result, args.json, lambda r: print(json.dumps(r, indent=2, default=_json_default)))
+    return 0
+
+
+def cmd_classify(args) -> int:
+    from .classifier import classify_paths
+
+    progress = _progress_printer()
+    sub = _subsample(args, progress)
+    results = classify_paths(sub, args.images, progress=progress)
+    for r in results:
+        if args.json:
+            print(json.dumps(r, default=_json_default))
+        elif "error" in r:
+            print(f"{r['path']}: error: {r['error']}")
+        else:
+            top = ", ".join(f"{label} {p:.1%}" for label, p in r["top"])
+            print(f"{r['path']}: {r['label']} ({top})")
+    return 2 if any("error" in r for r in results) else 0
+
+
+# ----------------------------------------------------------------------------
+# Parser
+# ----------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m core",
+        description="Explore the Fashion Product Images (Small) catalogue from the command line.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def data_args(p, fraction=False):
+        p.add_argument("--data", metavar="DIR",
+                       help=f"dataset folder in the Kaggle layout (default: ${config.DATA_ENV}, "
+                            "then a downloaded copy, then the generated demo set)")
+        if fraction:
+            p.add_argument("--fraction", type=float, default=config.DEFAULT_FRACTION,
+                           help="share of the cleaned rows to use, in (0, 1] (default: %(default)s)")
+            p.add_argument("--random-state", type=int, default=config.DEFAULT_RANDOM_STATE,
+                           help="seed of the algorithms (default: %(default)s)")
+
+    p = sub.add_parser("info", help="rows, images and what cleaning found",
+                       description="Report rows read, recovered and dropped, images found and "
+                                   "unreadable, and class counts.")
+    data_args(p)
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("download", help="fetch the real dataset from Kaggle (needs the network)",
+                       description="Download paramaggarwal/fashion-product-images-small with "
+                                   "kagglehub into the cache, where the app then finds it.")
+    p.set_defaults(func=cmd_download)
+
+    p = sub.add_parser("cache", help="size of the cache, or clear it",
+                       description="Report the cache's folder, size and entries by kind.")
+    p.add_argument("--clear", action="store_true", help="delete every cached result")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_cache)
+
+    p = sub.add_parser("warm", help="compute and cache everything the dashboard shows",
+                       description="Compute PCA, embeddings, clustering and mixtures for the "
+                                   "settings and print the headline figures.")
+    data_args(p, fraction=True)
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_warm)
+
+    p = sub.add_parser("train", help="train the masterCategory classifier",
+                       description="Train (or load from the cache) a classifier on the notebook's "
+                                   "80/20 split and print its validation accuracy.")
+    data_args(p, fraction=True)
+    p.add_argument("--model", choices=("default", "seed"), default="default",
+                   help="'default': the model designed for this data; 'seed': the notebook's")
+    p.add_argument("--epochs", type=int, default=None, help="epochs (default: the model's own)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("classify", help="classify image files by masterCategory",
+                       description="Print the top-3 masterCategory of each image, one line each. "
+                                   "Exit 0 when all were classified, 2 when any was rejected.")
+    data_args(p, fraction=True)
+    p.add_argument("images", nargs="+", metavar="IMAGE", help="image files")
+    p.add_argument("--json", action="store_true", help="print one JSON object per line")
+    p.set_defaults(func=cmd_classify)
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "json", False) and args.command == "classify":
+        args.json = "line"
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except CommandError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.code
+    except (ValueError, OSError, RuntimeError, ImportError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # the CLI's contract: one line, never a traceback
+        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,106 @@
+"""Constants and locations shared by every module of :mod:`core`.
+
+Nothing here touches the disk on import; folders are resolved when asked for.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Callable, Optional
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+#: The seven masterCategory names with the notebook's fixed label mapping.
+#: The order is the label: Accessories is 0, Apparel 1, ... Home 6, whatever a
+#: subsample happens to hold.
+CATEGORIES: tuple[str, ...] = (
+    "Accessories",
+    "Apparel",
+    "Footwear",
+    "Personal Care",
+    "Free Items",
+    "Sporting Goods",
+    "Home",
+)
+LABELS: dict[str, int] = {name: i for i, name in enumerate(CATEGORIES)}
+
+#: One colour per category on every page: the Okabe-Ito palette, which stays
+#: distinguishable under the common forms of colour blindness.
+CATEGORY_COLORS: dict[str, str] = {
+    "Accessories": "#E69F00",
+    "Apparel": "#0072B2",
+    "Footwear": "#009E73",
+    "Personal Care": "#CC79A7",
+    "Free Items": "#D55E00",
+    "Sporting Goods": "#56B4E9",
+    "Home": "#F0E442",
+}
+
+#: Columns of the Kaggle ``styles.csv``, in file order.
+STYLE_COLUMNS: tuple[str, ...] = (
+    "id",
+    "gender",
+    "masterCategory",
+    "subCategory",
+    "articleType",
+    "baseColour",
+    "season",
+    "year",
+    "usage",
+    "productDisplayName",
+)
+
+#: The notebook's defaults.
+DEFAULT_FRACTION = 0.1
+DEFAULT_SAMPLE_SEED = 42
+DEFAULT_RANDOM_STATE = 42
+DEFAULT_IMAGE_SIZE = 100
+
+DATA_ENV = "FASHION_DATA_DIR"
+CACHE_ENV = "FASHION_CACHE_DIR"
+
+DATASET_SOURCE = "Kaggle: Fashion Product Images (Small), paramaggarwal/fashion-product-images-small"
+DATASET_URL = "https://www.kaggle.com/datasets/paramaggarwal/fashion-product-images-small"
+DATASET_LICENSE = "MIT (as published on Kaggle by Param Aggarwal)"
+
+#: A progress callback receives the fraction done in [0, 1] and a short message.
+ProgressFn = Callable[[float, str], None]
+
+
+def cache_dir(directory: Optional[os.PathLike | str] = None) -> Path:
+    """Folder of the disk cache.
+
+    Parameters
+    ----------
+    directory : path-like, optional
+        Explicit folder. When omitted, ``$FASHION_CACHE_DIR`` is used, else the
+        repository's ``cache/``.
+
+    Returns
+    -------
+    pathlib.Path
+        The folder (not created here).
+    """
+    if directory is not None:
+        return Path(directory).expanduser().resolve()
+    env = os.environ.get(CACHE_ENV)
+    if env:
+        return Path(env).expanduser().resolve()
+    return REPO_ROOT / "cache"
+
+
+def report(progress: Optional[ProgressFn], fraction: float, message: str) -> None:
+    """Call ``progress`` if one was given; clamp the fraction to [0, 1]."""
+    if progress is not None:
+        progress(min(1.0, max(0.0, float(fraction))), message)
+
+
+def scaled(progress: Optional[ProgressFn], start: float, stop: float) -> Optional[ProgressFn]:
+    """A callback that maps a sub-step's [0, 1] onto ``[start, stop]`` of ``progress``."""
+    if progress is None:
+        return None
+
+    def _inner(fraction: float, message: str) -> None:
+        progress(start + (stop - start) * min(1.0, max(0.0, fraction)), message)
+
+    return _inner
