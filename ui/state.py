@@ -1,0 +1,159 @@
+"""The settings every page shares, set up in one place.
+
+The sidebar widgets are drawn by :func:`sidebar` from ``app.py`` on every
+rerun, so their values live in ``st.session_state`` for the whole session and
+are bound to URL query parameters (a view can be shared as a link). Pages read
+them through :func:`current`, never through the widgets.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import streamlit as st
+
+from core import config
+from core.data import Dataset, DatasetError, Subsample
+
+#: Subsample fractions offered in the sidebar (10% is the notebook's).
+FRACTIONS: tuple[float, ...] = (0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0)
+#: Side of the square images are resized to before the analysis.
+IMAGE_SIZES: tuple[int, ...] = (28, 50, 64, 100)
+
+#: Session-state keys of the shared settings; they are also the URL query
+#: parameter names.
+KEY_FRACTION = "fraction"
+KEY_SAMPLE_SEED = "sample_seed"
+KEY_IMAGE_SIZE = "image_size"
+KEY_COLOR = "color"
+KEY_RANDOM_STATE = "random_state"
+
+_DEFAULTS = {
+    KEY_FRACTION: config.DEFAULT_FRACTION,
+    KEY_SAMPLE_SEED: config.DEFAULT_SAMPLE_SEED,
+    KEY_IMAGE_SIZE: config.DEFAULT_IMAGE_SIZE,
+    KEY_COLOR: False,
+    KEY_RANDOM_STATE: config.DEFAULT_RANDOM_STATE,
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the sidebar asks for.
+
+    Attributes
+    ----------
+    sub : core.data.Subsample
+        The subsample and image settings every analysis page works on.
+    random_state : int
+        Seed of the algorithms (k-means, t-SNE, mixtures...).
+    """
+
+    sub: Subsample
+    random_state: int
+
+    @property
+    def dataset(self) -> Dataset:
+        return self.sub.dataset
+
+
+@st.cache_resource(show_spinner=False, ttl=600, max_entries=8)
+def _resolve(data_env: str, cache_folder: str) -> Dataset:
+    # Keyed on the configuration that picks the folder; the fingerprint is
+    # re-read after the ttl so a replaced dataset is noticed.
+    from core.data import resolve_dataset
+
+    return resolve_dataset()
+
+
+def dataset() -> Dataset:
+    """The server's dataset (argument-free: the source is server configuration).
+
+    Raises
+    ------
+    core.data.DatasetError
+        When ``$FASHION_DATA_DIR`` points at something unusable.
+    """
+    from core.data import demo_dir
+
+    data_env = os.environ.get(config.DATA_ENV, "")
+    cache_folder = str(config.cache_dir())
+    if not data_env and not demo_dir().exists():
+        with st.spinner("Generating the demo set (first start only)..."):
+            return _resolve(data_env, cache_folder)
+    return _resolve(data_env, cache_folder)
+
+
+def _value(key: str):
+    return st.session_state.get(key, _DEFAULTS[key])
+
+
+def current() -> Settings:
+    """The settings of this session, as chosen in the sidebar."""
+    sub = Subsample(
+        dataset(),
+        fraction=float(_value(KEY_FRACTION)),
+        seed=int(_value(KEY_SAMPLE_SEED)),
+        image_size=int(_value(KEY_IMAGE_SIZE)),
+        color=bool(_value(KEY_COLOR)),
+    )
+    return Settings(sub=sub, random_state=int(_value(KEY_RANDOM_STATE)))
+
+
+def _pct(value: float) -> str:
+    return f"{value:.0%}"
+
+
+def sidebar() -> Settings | None:
+    """Draw the data source summary and the shared settings in the sidebar.
+
+    Returns
+    -------
+    Settings or None
+        None when the dataset cannot be opened; an error saying what to do has
+        then been shown.
+    """
+    side = st.sidebar
+    try:
+        ds = dataset()
+    except DatasetError as exc:
+        st.error(
+            f"The dataset cannot be opened: {exc}\n\n"
+            f"Set `{config.DATA_ENV}` to a folder holding `styles.csv` and `images/` "
+            "(the Kaggle layout), or unset it to use the generated demo set, "
+            "then restart the app."
+        )
+        return None
+    except Exception as exc:  # a broken dataset must give a message, not a traceback
+        st.error(f"The dataset could not be loaded ({type(exc).__name__}: {exc}). "
+                 "Check the server's data folder and its log, then reload the page.")
+        return None
+
+    with side:
+        st.subheader("Data")
+        if ds.is_demo:
+            st.warning("**Demo set: synthetic images.** Set "
+                       f"`{config.DATA_ENV}` to explore the real catalogue.", icon=":material/science:")
+        else:
+            st.caption(ds.describe())
+        st.subheader("Settings")
+        st.select_slider(
+            "Subsample", options=FRACTIONS, value=_DEFAULTS[KEY_FRACTION], format_func=_pct,
+            key=KEY_FRACTION, bind="query-params",
+            help="Share of the cleaned rows used by every page (the notebook used 10%). "
+                 "Larger shares take longer the first time, then come from the cache.")
+        st.number_input(
+            "Subsample seed", min_value=0, max_value=2**31 - 1, value=_DEFAULTS[KEY_SAMPLE_SEED],
+            step=1, key=KEY_SAMPLE_SEED, bind="query-params",
+            help="random_state of the notebook's two df.sample calls.")
+        st.select_slider(
+            "Image size", options=IMAGE_SIZES, value=_DEFAULTS[KEY_IMAGE_SIZE],
+            format_func=lambda s: f"{s}x{s}", key=KEY_IMAGE_SIZE, bind="query-params",
+            help="Images are resized to this square before analysis (the notebook: 100x100).")
+        st.toggle("Colour", value=_DEFAULTS[KEY_COLOR], key=KEY_COLOR, bind="query-params",
+                  help="Analyse RGB pixels instead of the notebook's grayscale.")
+        st.number_input(
+            "Random seed", min_value=0, max_value=2**31 - 1, value=_DEFAULTS[KEY_RANDOM_STATE],
+            step=1, key=KEY_RANDOM_STATE, bind="query-params",
+            help="Seed of the algorithms: k-means, t-SNE, UMAP, mixtures.")
+    return current()
