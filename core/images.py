@@ -4,11 +4,29 @@ The notebook's route, kept as the default: OpenCV reads the file and converts it
 to grayscale, then Pillow resizes it to 100x100 with its default (bicubic)
 filter; the pixels are flattened and standardized per pixel. The filter matters:
 OpenCV's default linear resize changes how many PCA components reach 95%.
+
+One parallel pass (:func:`scan`) reads every image of a dataset once: it
+records which files are readable, and why the others are not, and writes the
+default pixel matrix at the same time, so ``python -m core info`` and the
+feature matrix share the work. Other sizes, colour or filters get their own
+pass over the readable images (:func:`pixels`). Matrices are cached as
+memory-mapped ``.npy`` files.
+
+What counts as readable: a non-empty file that OpenCV (or, failing that,
+Pillow) decodes completely. A JPEG whose end-of-image marker is missing is
+*truncated* and unreadable, even though OpenCV would silently decode its top
+part and leave the rest grey. PNG, GIF or WebP files under a ``.jpg`` name,
+grayscale, palette, CMYK and 16-bit images and images of an odd size are
+readable: they are converted to 8-bit RGB or gray and resized like the others,
+and :func:`scan` lists them under ``converted``.
 """
 from __future__ import annotations
 
+import io
+import os
+import threading
 from pathlib import Path
-from typing import Optional
+from typing import Iterable, Optional
 
 import cv2
 import numpy as np
@@ -22,10 +40,160 @@ _PIL_FILTERS = {
     "nearest": Image.Resampling.NEAREST,
     "lanczos": Image.Resampling.LANCZOS,
 }
+#: Resize filters accepted by :func:`decode`; ``"area"`` is OpenCV's INTER_AREA.
+RESAMPLE_FILTERS: tuple[str, ...] = (*_PIL_FILTERS, "area")
+
+#: The shape of a catalogue photo, ``(height, width)``; others are "odd size".
+NATIVE_SHAPE = (80, 60)
+
+#: Below this many files one process decodes faster than starting workers.
+_PARALLEL_MIN = 3000
+_CHUNK = 500
+_SCAN_VERSION = 2
+_PIXELS_VERSION = 2
+#: Decompression-bomb guard: larger images are refused, not decoded.
+MAX_PIXELS = 50_000_000
+
+_MAGIC = (
+    (b"\xff\xd8\xff", "JPEG"),
+    (b"\x89PNG\r\n\x1a\n", "PNG"),
+    (b"GIF87a", "GIF"),
+    (b"GIF89a", "GIF"),
+    (b"BM", "BMP"),
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+)
+
+
+class UnreadableImage(ValueError):
+    """An image file that cannot be decoded; ``reason`` says why in a few words."""
+
+    def __init__(self, name: str, reason: str):
+        super().__init__(f"{name}: {reason}")
+        self.reason = reason
+
+
+# ----------------------------------------------------------------------------
+# One file
+# ----------------------------------------------------------------------------
+def _sniff(data: bytes) -> Optional[str]:
+    for magic, fmt in _MAGIC:
+        if data.startswith(magic):
+            return fmt
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WEBP"
+    return None
+
+
+def _complete(data: bytes, fmt: Optional[str]) -> bool:
+    """Whether a file of a format we can check ends where that format says it ends."""
+    if fmt == "JPEG":
+        # Some encoders pad after the end-of-image marker; allow a little slack.
+        return b"\xff\xd9" in data[-64:]
+    if fmt == "PNG":
+        return b"IEND" in data[-64:]
+    if fmt == "GIF":
+        return data.rstrip(b"\x00")[-1:] == b";"
+    return True
+
+
+def _notes(data: bytes, fmt: Optional[str]) -> list[str]:
+    """What had to be converted: foreign format, colour mode, size (header only)."""
+    notes = []
+    if fmt not in (None, "JPEG"):
+        notes.append(fmt.lower())
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            mode, size = im.mode, im.size
+    except Exception:
+        return notes
+    if mode in ("L", "LA", "1"):
+        notes.append("grayscale")
+    elif mode == "CMYK":
+        notes.append("cmyk")
+    elif mode == "P":
+        notes.append("palette")
+    elif mode.startswith("I") or mode == "F":
+        notes.append("16-bit")
+    elif mode in ("RGBA", "PA"):
+        notes.append("alpha")
+    if (size[1], size[0]) != NATIVE_SHAPE:
+        notes.append("odd size")
+    return notes
+
+
+def _decode_bytes(data: bytes, name: str) -> np.ndarray:
+    """BGR uint8 ``(h, w, 3)`` of an encoded image, or :class:`UnreadableImage`."""
+    if not data:
+        raise UnreadableImage(name, "empty file")
+    fmt = _sniff(data)
+    if not _complete(data, fmt):
+        raise UnreadableImage(name, "truncated")
+    arr = np.frombuffer(data, np.uint8)
+    img = cv2.imdecode(arr, cv2.IMREAD_COLOR) if fmt in ("JPEG", "PNG", "BMP", "TIFF") else None
+    if img is not None:
+        if img.shape[0] * img.shape[1] > MAX_PIXELS:
+            raise UnreadableImage(name, "too large")
+        return img
+    # Formats OpenCV lacks (GIF, WebP in some builds) or cannot handle: Pillow.
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            if im.width * im.height > MAX_PIXELS:
+                raise UnreadableImage(name, "too large")
+            im.load()
+            rgb = np.asarray(im.convert("RGB"))
+    except UnreadableImage:
+        raise
+    except Exception:
+        raise UnreadableImage(name, "not an image" if fmt is None else "corrupt") from None
+    return np.ascontiguousarray(rgb[:, :, ::-1])
+
+
+def read_bgr(path: os.PathLike | str) -> np.ndarray:
+    """Decode an image file as OpenCV does, to BGR uint8 of shape ``(h, w, 3)``.
+
+    Raises
+    ------
+    FileNotFoundError
+        When the file does not exist.
+    UnreadableImage
+        When it is empty, truncated, corrupt or not an image (``.reason``).
+    """
+    path = Path(path)
+    return _decode_bytes(path.read_bytes(), path.name)
+
+
+def _resize(img: np.ndarray, image_size: int, resample: str) -> np.ndarray:
+    if resample == "area":
+        return cv2.resize(img, (image_size, image_size), interpolation=cv2.INTER_AREA)
+    try:
+        flt = _PIL_FILTERS[resample]
+    except KeyError:
+        raise ValueError(f"unknown resample filter {resample!r}; use one of "
+                         f"{', '.join(RESAMPLE_FILTERS)}") from None
+    return np.asarray(Image.fromarray(img).resize((image_size, image_size), flt))
+
+
+def _from_bgr(bgr: np.ndarray, image_size: int, color: bool, resample: str) -> np.ndarray:
+    img = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB if color else cv2.COLOR_BGR2GRAY)
+    return _resize(img, image_size, resample)
 
 
 def decode(path: Path, image_size: int = 100, color: bool = False, resample: str = "bicubic") -> np.ndarray:
     """Decode one image file the notebook's way.
+
+    OpenCV reads the file (any orientation, mode or size) and converts it to
+    grayscale (or RGB), then it is resized to a square.
+
+    Parameters
+    ----------
+    path : path-like
+    image_size : int, default 100
+        Side of the square output.
+    color : bool, default False
+        RGB instead of grayscale.
+    resample : {"bicubic", "bilinear", "nearest", "lanczos", "area"}
+        Resize filter; ``"bicubic"`` is Pillow's default, the notebook's.
 
     Returns
     -------
@@ -36,73 +204,342 @@ def decode(path: Path, image_size: int = 100, color: bool = False, resample: str
     Raises
     ------
     ValueError
-        When the file cannot be decoded.
+        When the file cannot be decoded (:class:`UnreadableImage`, whose
+        ``reason`` says why), or the filter is unknown.
+    FileNotFoundError
+        When the file does not exist.
     """
-    img = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if img is None:
-        raise ValueError(f"{path.name}: not a readable image")
-    img = cv2.cvtColor(img, cv2.COLOR_BGR2RGB if color else cv2.COLOR_BGR2GRAY)
-    if resample == "area":
-        return cv2.resize(img, (image_size, image_size), interpolation=cv2.INTER_AREA)
-    return np.asarray(Image.fromarray(img).resize((image_size, image_size), _PIL_FILTERS[resample]))
+    return _from_bgr(read_bgr(path), image_size, color, resample)
 
 
-@cache.memoize("images.scan", version=1)
-def scan(dataset, progress=None) -> dict:
-    """Which rows have a readable image.
+def load_rgb(dataset, product_id: int) -> np.ndarray:
+    """A product's image at its own size, RGB uint8 of shape ``(h, w, 3)``.
+
+    Raises
+    ------
+    FileNotFoundError, UnreadableImage
+        When the product has no image, or an unreadable one.
+    """
+    return np.ascontiguousarray(read_bgr(dataset.image_path(product_id))[:, :, ::-1])
+
+
+# ----------------------------------------------------------------------------
+# The pass over many files (runs in worker processes)
+# ----------------------------------------------------------------------------
+def _decode_rows(images_dir: str, ids: np.ndarray, start: int, out_path: Optional[str],
+                 image_size: int, color: bool, resample: str, inspect: bool) -> tuple:
+    """Decode ``ids`` and write their rows ``start:start+len(ids)`` of ``out_path``.
+
+    Returns ``(n_done, {id: reason} of unreadable files, {note: [ids]})``.
+    Unreadable rows are left as zeros. Runs in a worker process.
+    """
+    cv2.setNumThreads(1)
+    out = np.load(out_path, mmap_mode="r+") if out_path else None
+    failed: dict[int, str] = {}
+    notes: dict[str, list] = {}
+    try:
+        for i, pid in enumerate(ids):
+            pid = int(pid)
+            path = os.path.join(images_dir, f"{pid}.jpg")
+            try:
+                with open(path, "rb") as fh:
+                    data = fh.read()
+                bgr = _decode_bytes(data, f"{pid}.jpg")
+            except UnreadableImage as exc:
+                failed[pid] = exc.reason
+                continue
+            except FileNotFoundError:
+                failed[pid] = "missing file"
+                continue
+            except OSError as exc:
+                failed[pid] = f"cannot be read ({exc.strerror or exc})"
+                continue
+            if inspect:
+                for note in _notes(data, _sniff(data)):
+                    notes.setdefault(note, []).append(pid)
+            if out is not None:
+                out[start + i] = _from_bgr(bgr, image_size, color, resample).reshape(-1)
+    finally:
+        if out is not None:
+            out.flush()
+            del out
+    return len(ids), failed, notes
+
+
+def _n_jobs(n_jobs: Optional[int]) -> int:
+    if n_jobs is not None and n_jobs > 0:
+        return int(n_jobs)
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, 8))
+
+
+def _decode_pass(dataset, ids: np.ndarray, out_path: Optional[Path], image_size: int,
+                 color: bool, resample: str, inspect: bool, progress=None,
+                 n_jobs: Optional[int] = None) -> tuple[dict, dict]:
+    """Decode every id, in parallel when there are many; fill ``out_path`` if given."""
+    ids = np.asarray(ids, dtype=np.int64)
+    n = len(ids)
+    width = image_size * image_size * (3 if color else 1)
+    if out_path is not None:
+        out = np.lib.format.open_memmap(out_path, mode="w+", dtype=np.uint8, shape=(n, width))
+        del out
+    jobs = _n_jobs(n_jobs) if n >= _PARALLEL_MIN else 1
+    chunk = max(1, min(_CHUNK, -(-n // (4 * jobs))))
+    tasks = [(str(dataset.images_dir), ids[s:s + chunk], s, str(out_path) if out_path else None,
+              image_size, color, resample, inspect) for s in range(0, n, chunk)]
+    failed: dict[int, str] = {}
+    notes: dict[str, list] = {}
+    done = 0
+    what = "checking and decoding images" if inspect else "decoding images"
+    config.report(progress, 0.0, f"{what} ({n:,}, {jobs} process{'es' if jobs > 1 else ''})")
+    if jobs > 1:
+        from joblib import Parallel, delayed
+
+        results = Parallel(n_jobs=jobs, backend="loky", return_as="generator_unordered",
+                           batch_size=1)(delayed(_decode_rows)(*t) for t in tasks)
+    else:
+        results = (_decode_rows(*t) for t in tasks)
+    for n_done, f, nt in results:
+        failed.update(f)
+        for k, v in nt.items():
+            notes.setdefault(k, []).extend(v)
+        done += n_done
+        config.report(progress, done / max(n, 1), f"{what}: {done:,}/{n:,}")
+    return failed, {k: sorted(v) for k, v in sorted(notes.items())}
+
+
+def _listing(dataset) -> set:
+    """Names of the files in ``images/``: one directory read instead of a stat per row."""
+    with os.scandir(dataset.images_dir) as it:
+        return {e.name for e in it if e.is_file()}
+
+
+def _pixels_parts(dataset, image_size: int, color: bool, resample: str) -> tuple:
+    return (dataset, int(image_size), bool(color), str(resample))
+
+
+@cache.memoize("images.scan", version=_SCAN_VERSION)
+def scan(dataset, progress=None, n_jobs=None) -> dict:
+    """Which rows have a readable image, and why the others do not.
+
+    Decodes every image of the rows of ``styles.csv`` once, in parallel, and
+    writes the notebook's default pixel matrix (100x100 grayscale, bicubic)
+    during the same pass.
+
+    Parameters
+    ----------
+    dataset : core.data.Dataset
+    progress : callable, optional
+        ``progress(fraction, message)``.
+    n_jobs : int, optional
+        Worker processes; default: the CPUs this process may use (at most 8).
 
     Returns
     -------
     dict
-        ``readable``: sorted int64 ids; ``missing``: ids in styles.csv without a
-        file; ``unreadable``: id to reason.
+        ``readable``: sorted int64 ids with a readable image; ``missing``:
+        sorted ids of rows without an image file; ``unreadable``: id to
+        reason (``"empty file"``, ``"truncated"``, ``"not an image"``,
+        ``"corrupt"``...); ``converted``: note (``"png"``, ``"grayscale"``,
+        ``"cmyk"``, ``"odd size"``...) to the sorted ids of readable images
+        that needed it; ``files``: sorted int64 ids with a file (the row
+        order of the cached pixel matrices).
     """
     from .data import load_styles
 
     styles, _ = load_styles(dataset)
-    readable, missing, unreadable = [], [], {}
-    for i, pid in enumerate(styles["id"].to_numpy()):
-        path = dataset.image_path(pid)
-        if not path.exists():
-            missing.append(int(pid))
-            continue
-        if cv2.imread(str(path), cv2.IMREAD_UNCHANGED) is None:
-            unreadable[int(pid)] = "not an image"
-        else:
-            readable.append(int(pid))
-    return {"readable": np.array(sorted(readable), dtype=np.int64), "missing": missing,
-            "unreadable": unreadable}
+    ids = np.unique(styles["id"].to_numpy(dtype=np.int64))
+    names = _listing(dataset)
+    has_file = np.fromiter((f"{pid}.jpg" in names for pid in ids), dtype=bool, count=len(ids))
+    files, missing = ids[has_file], ids[~has_file]
+
+    result: dict = {}
+
+    def build(tmp: Path) -> None:
+        result["status"] = _decode_pass(dataset, files, tmp, config.DEFAULT_IMAGE_SIZE, False,
+                                        "bicubic", True, progress, n_jobs)
+
+    cache.cached_file("images.pixels", _PIXELS_VERSION,
+                      _pixels_parts(dataset, config.DEFAULT_IMAGE_SIZE, False, "bicubic"),
+                      build, ".npy")
+    if "status" not in result:  # the matrix outlived this scan's cache entry
+        result["status"] = _decode_pass(dataset, files, None, 0, False, "bicubic", True,
+                                        progress, n_jobs)
+    failed, notes = result["status"]
+    bad = np.array(sorted(failed), dtype=np.int64)
+    readable = files[~np.isin(files, bad)]
+    config.report(progress, 1.0, f"{len(readable):,} readable images")
+    return {
+        "readable": readable,
+        "missing": [int(i) for i in missing],
+        "unreadable": {int(k): failed[k] for k in sorted(failed)},
+        "converted": notes,
+        "files": files,
+    }
 
 
 def pixels(dataset, ids: np.ndarray, image_size: int = 100, color: bool = False,
-           resample: str = "bicubic", progress=None) -> np.ndarray:
-    """Raw uint8 pixels of the readable images ``ids``, shape ``(n, features)``."""
-    order = np.asarray(ids, dtype=np.int64)
-    all_ids = scan(dataset)["readable"]
+           resample: str = "bicubic", progress=None, n_jobs=None) -> np.ndarray:
+    """Raw uint8 pixels of the readable images ``ids``, in the order given.
 
-    def compute():
-        out = np.empty((len(all_ids), image_size * image_size * (3 if color else 1)), np.uint8)
-        for i, pid in enumerate(all_ids):
-            out[i] = decode(dataset.image_path(pid), image_size, color, resample).ravel()
-            if i % 500 == 0:
-                config.report(progress, i / len(all_ids), "decoding images")
-        return out
+    Parameters
+    ----------
+    dataset : core.data.Dataset
+    ids : array-like of int
+        Product ids, all with a readable image (see :func:`scan`).
+    image_size, color, resample
+        As for :func:`decode`.
+    progress : callable, optional
+    n_jobs : int, optional
+        Worker processes for a cold pass.
 
-    matrix = cache.cached_array("images.pixels", 1,
-                                (dataset, image_size, color, resample), compute)
-    return np.asarray(matrix[np.searchsorted(all_ids, order)])
+    Returns
+    -------
+    numpy.ndarray
+        uint8, shape ``(len(ids), image_size**2)`` or ``(len(ids), 3 * image_size**2)``
+        for colour (rows of ``decode(...).ravel()``).
+
+    Raises
+    ------
+    ValueError
+        When an id has no readable image.
+    """
+    if resample not in RESAMPLE_FILTERS:
+        raise ValueError(f"unknown resample filter {resample!r}; use one of "
+                         f"{', '.join(RESAMPLE_FILTERS)}")
+    order = np.asarray(ids, dtype=np.int64).reshape(-1)
+    found = scan(dataset, progress=config.scaled(progress, 0.0, 0.5), n_jobs=n_jobs)
+    files, readable = found["files"], found["readable"]
+    ok = np.isin(order, readable)
+    if not ok.all():
+        bad = order[~ok][:5].tolist()
+        raise ValueError(f"{int((~ok).sum())} ids have no readable image (e.g. {bad}); "
+                         "select rows through Subsample or images.scan()['readable']")
+
+    def build(tmp: Path) -> None:
+        _decode_pass(dataset, files, tmp, image_size, color, resample, False,
+                     config.scaled(progress, 0.5, 1.0), n_jobs)
+
+    path = cache.cached_file("images.pixels", _PIXELS_VERSION,
+                             _pixels_parts(dataset, image_size, color, resample), build, ".npy")
+    matrix = np.load(path, mmap_mode="r")
+    rows = np.searchsorted(files, order)
+    if len(rows) and np.all(rows[1:] == rows[:-1] + 1):
+        return np.array(matrix[rows[0]:rows[-1] + 1])
+    return matrix[rows]
 
 
 def standardize(x: np.ndarray) -> np.ndarray:
-    """Per-feature zero mean, unit variance (as ``StandardScaler``), float32."""
-    x = np.asarray(x, dtype=np.float32)
-    mean = x.mean(axis=0, dtype=np.float64)
-    std = x.std(axis=0, dtype=np.float64)
+    """Per-feature zero mean, unit variance (as ``StandardScaler``), float32.
+
+    Means and variances are accumulated in float64 over blocks of rows, so the
+    whole dataset standardizes without a float64 copy of it. Constant features
+    are centred and left unscaled.
+
+    Parameters
+    ----------
+    x : array-like of shape (n_samples, n_features)
+
+    Returns
+    -------
+    numpy.ndarray of float32, shape (n_samples, n_features)
+    """
+    x = np.asarray(x)
+    if x.ndim != 2:
+        raise ValueError(f"expected a 2-D array (n_samples, n_features), got shape {x.shape}")
+    n = x.shape[0]
+    if n == 0:
+        return np.zeros(x.shape, dtype=np.float32)
+    step = max(1, (1 << 24) // max(1, x.shape[1]))
+    total = np.zeros(x.shape[1], dtype=np.float64)
+    for s in range(0, n, step):
+        total += x[s:s + step].sum(axis=0, dtype=np.float64)
+    mean = total / n
+    sq = np.zeros(x.shape[1], dtype=np.float64)
+    for s in range(0, n, step):
+        d = x[s:s + step].astype(np.float64) - mean
+        sq += np.einsum("ij,ij->j", d, d)
+    std = np.sqrt(sq / n)
     std[std == 0] = 1.0
-    return ((x - mean) / std).astype(np.float32)
+    out = np.empty(x.shape, dtype=np.float32)
+    mean32, inv32 = mean.astype(np.float32), (1.0 / std).astype(np.float32)
+    for s in range(0, n, step):
+        np.multiply(np.subtract(x[s:s + step], mean32, dtype=np.float32), inv32, out=out[s:s + step])
+    return out
 
 
 def features(sub, progress=None) -> np.ndarray:
-    """Standardized feature matrix of a :class:`core.data.Subsample`."""
+    """Standardized feature matrix ``X`` of a :class:`core.data.Subsample`.
+
+    Returns
+    -------
+    numpy.ndarray of float32, shape (n_samples, n_features)
+        Rows in the subsample's order.
+    """
     return standardize(pixels(sub.dataset, sub.ids, sub.image_size, sub.color, sub.resample,
                               progress=progress))
+
+
+# ----------------------------------------------------------------------------
+# Thumbnails for the browser
+# ----------------------------------------------------------------------------
+def _browser_safe(data: bytes) -> bool:
+    """A plain RGB or gray JPEG that every browser shows as is."""
+    if _sniff(data) != "JPEG" or not _complete(data, "JPEG"):
+        return False
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            return im.mode in ("RGB", "L") and im.format == "JPEG"
+    except Exception:
+        return False
+
+
+def export_thumbnails(dataset, ids: Iterable[int], dest_dir: os.PathLike | str,
+                      progress=None) -> Path:
+    """Write ``<id>.jpg`` files a browser can show, for the readable ``ids``.
+
+    Plain JPEGs are copied; anything else (PNG under a ``.jpg`` name, CMYK,
+    16-bit...) is decoded and re-encoded as an RGB JPEG. Files are real files,
+    not links (Streamlit's static serving refuses links that leave its
+    folder), written atomically; those already present are left alone, and
+    ids without a readable image are skipped.
+
+    Parameters
+    ----------
+    dataset : core.data.Dataset
+    ids : iterable of int
+    dest_dir : path-like
+        Created if needed.
+    progress : callable, optional
+
+    Returns
+    -------
+    pathlib.Path
+        ``dest_dir``.
+    """
+    dest = Path(dest_dir)
+    dest.mkdir(parents=True, exist_ok=True)
+    present = {e.name for e in os.scandir(dest) if e.is_file()}
+    todo = [int(i) for i in dict.fromkeys(int(i) for i in ids) if f"{int(i)}.jpg" not in present]
+    suffix = f".{os.getpid()}.{threading.get_ident()}.tmp"
+    for k, pid in enumerate(todo):
+        src = dataset.image_path(pid)
+        target = dest / f"{pid}.jpg"
+        tmp = dest / f".{pid}.jpg{suffix}"
+        try:
+            data = src.read_bytes()
+            if _browser_safe(data):
+                tmp.write_bytes(data)
+            else:
+                rgb = _decode_bytes(data, src.name)[:, :, ::-1]
+                Image.fromarray(np.ascontiguousarray(rgb)).save(tmp, format="JPEG", quality=90)
+            os.replace(tmp, target)
+        except (OSError, UnreadableImage):
+            tmp.unlink(missing_ok=True)
+        if k % 500 == 0:
+            config.report(progress, k / len(todo), f"writing thumbnails: {k:,}/{len(todo):,}")
+    config.report(progress, 1.0, f"{len(todo):,} thumbnails written")
+    return dest
