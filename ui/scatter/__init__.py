@@ -1,0 +1,151 @@
+"""The image-hover scatter: a Plotly figure whose points show their product on hover.
+
+Plotly's own hover labels cannot show images, so this Streamlit Components v2
+element draws the figure itself with the plotly.js that ships inside the
+``plotly`` package, copied into ``static/vendor/`` and loaded from Streamlit's
+static serving (the app works offline). On ``plotly_hover`` the browser swaps
+an ``<img>`` to the product's thumbnail (a real file under ``static/thumbs``,
+loaded lazily) and fills the name and categories from data sent once with the
+figure: no Streamlit rerun. Box or lasso selection and clicks are the only
+events sent back to Python.
+
+The element is mounted without a shadow root (``isolate_styles=False``):
+plotly.js injects its stylesheet into the document head, which a shadow root
+would not see (the modebar would be unstyled). Its own CSS classes are
+prefixed ``fhs-`` to stay out of the page's way.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import plotly
+import plotly.graph_objects as go
+import streamlit as st
+
+from core import figures
+from core.data import Dataset
+from ui import thumbs
+
+_HERE = Path(__file__).resolve().parent
+VENDOR_DIR = thumbs.STATIC_DIR / "vendor"
+PLOTLY_FILE = f"plotly-{plotly.__version__}.min.js"
+
+_HTML = """
+<div class="fhs-root">
+  <div class="fhs-plot"></div>
+  <div class="fhs-card" hidden>
+    <img class="fhs-img" alt="product thumbnail" decoding="async" />
+    <div class="fhs-text">
+      <div class="fhs-name"></div>
+      <div class="fhs-fields"></div>
+      <div class="fhs-id"></div>
+    </div>
+  </div>
+  <div class="fhs-status"></div>
+</div>
+"""
+
+_component = st.components.v2.component(
+    "fashion.hover_scatter",
+    html=_HTML,
+    css=(_HERE / "hover.css").read_text(encoding="utf-8"),
+    js=(_HERE / "hover.js").read_text(encoding="utf-8"),
+    isolate_styles=False,
+)
+
+
+def ensure_plotly_js() -> str:
+    """Copy the plotly package's ``plotly.min.js`` into ``static/vendor`` if absent.
+
+    Returns
+    -------
+    str
+        Its URL relative to the app's page.
+    """
+    target = VENDOR_DIR / PLOTLY_FILE
+    if not target.is_file():
+        source = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
+        VENDOR_DIR.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=VENDOR_DIR, prefix=".tmp-", suffix=".js")
+        os.close(fd)
+        try:
+            shutil.copyfile(source, tmp)
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, target)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+    return f"app/static/vendor/{PLOTLY_FILE}"
+
+
+def payload(fig: go.Figure, frame: pd.DataFrame, dataset: Dataset, *, height: int = 560,
+            uirevision: str = "keep") -> dict:
+    """The JSON the component receives: figure, product table, thumbnail location.
+
+    Only products that appear in the figure are described.
+    """
+    ids = figures.figure_ids(fig)
+    rows = frame[frame["id"].isin(ids)]
+    fig_json = fig.to_json()
+    revision = hashlib.sha1(fig_json.encode()).hexdigest()[:16] + f"-{len(rows)}-{height}"
+    return {
+        "figure": json.loads(fig_json),
+        "products": figures.hover_table(rows),
+        "thumb_base": thumbs.thumb_base(dataset),
+        "plotly_src": ensure_plotly_js(),
+        "height": int(height),
+        "revision": revision,
+        "uirevision": uirevision,
+    }
+
+
+def _noop() -> None:
+    pass
+
+
+def hover_scatter(fig: go.Figure, frame: pd.DataFrame, dataset: Dataset, *, key: str,
+                  height: int = 560) -> dict:
+    """Draw ``fig`` with the image-hover card; return what the person selected or clicked.
+
+    Parameters
+    ----------
+    fig : plotly.graph_objects.Figure
+        Point traces must hold product ids in ``customdata`` (the figures of
+        :mod:`core.figures` do).
+    frame : pandas.DataFrame
+        The products, with ``id``, ``productDisplayName`` and the category
+        columns.
+    dataset : core.data.Dataset
+        Whose thumbnails to show; missing thumbnail files are written first.
+    key : str
+        Widget key; the selection is kept per key.
+    height : int, default 560
+        Plot height in pixels.
+
+    Returns
+    -------
+    dict
+        ``selected_ids``: list of int, the ids inside the last box or lasso
+        selection (empty after a double click); ``clicked_id``: the id of the
+        point clicked in this run, else None.
+    """
+    ids = figures.figure_ids(fig)
+    thumbs.ensure_thumbnails(dataset, ids)
+    data = payload(fig, frame, dataset, height=height, uirevision=key)
+    result = _component(
+        key=key, data=data, default={"selected": []}, height=height + 10,
+        on_selected_change=_noop, on_clicked_change=_noop,
+    )
+    selected = result.get("selected") or []
+    clicked = result.get("clicked")
+    return {
+        "selected_ids": [int(i) for i in selected],
+        "clicked_id": None if clicked is None else int(clicked),
+    }
