@@ -1,3 +1,83 @@
+"""Overview: where the data comes from, what cleaning found, what the subsample holds."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
 import streamlit as st
 
-st.info("This page is being written.")
+from core import config, data, figures, images
+from ui import progress, state
+
+settings = state.current()
+ds, sub = settings.dataset, settings.sub
+
+st.title("Fashion Product Images: overview")
+
+# --- Data source ---------------------------------------------------------------
+if ds.is_demo:
+    st.warning(
+        "**Demo set: synthetic images.** These products are generated locally so the app works "
+        f"with no download. Set `{config.DATA_ENV}` to a copy of the Kaggle dataset "
+        "(or run `python -m core download`) to explore the real catalogue.",
+        icon=":material/science:")
+else:
+    st.success(f"**Data:** {ds.describe()}", icon=":material/folder_open:")
+st.markdown(
+    f"**Source:** [{config.DATASET_SOURCE}]({config.DATASET_URL}) · **Licence:** {config.DATASET_LICENSE}")
+
+styles, report = progress.run(data.load_styles, ds, label="Reading styles.csv")
+scan = progress.run(images.scan, ds, label="Checking every image file")
+frame = progress.run(sub.frame, label="Preparing the subsample")
+
+clean = styles.dropna()
+c1, c2, c3, c4, c5, c6 = st.columns(6)
+c1.metric("Rows read", f"{report['rows_read']:,}")
+c2.metric("Rows recovered", f"{report['recovered']:,}",
+          help="Rows whose product name held unquoted commas, rejoined instead of lost.")
+c3.metric("Rows dropped (defects)", f"{sum(report['dropped'].values()):,}",
+          help="; ".join(f"{k}: {v}" for k, v in report["dropped"].items()) or "none")
+c4.metric("Rows with a null", f"{len(styles) - len(clean):,}", help="Dropped by the notebook's dropna().")
+c5.metric("Images missing / unreadable", f"{len(scan['missing']):,} / {len(scan['unreadable']):,}")
+c6.metric("Subsample", f"{len(frame):,}",
+          help=f"{sub.fraction:.0%} of the {len(clean):,} clean rows (seed {sub.seed}), "
+               "keeping rows with a readable image.")
+if report["dropped"] or report["recovered"]:
+    with st.expander("What the reader fixed or dropped"):
+        st.json({"recovered_ids": report["recovered_ids"][:50], "dropped_lines": report["dropped_lines"]},
+                expanded=False)
+if scan["unreadable"]:
+    with st.expander(f"{len(scan['unreadable'])} unreadable image files"):
+        st.dataframe(pd.DataFrame({"id": list(scan["unreadable"]), "reason": list(scan["unreadable"].values())}),
+                     hide_index=True)
+
+# --- Cleaning --------------------------------------------------------------------
+left, right = st.columns(2)
+with left:
+    st.plotly_chart(figures.null_counts(styles.isnull().sum(), clean.isnull().sum()), key="nulls")
+    st.caption("How to read this: missing values per column of styles.csv before and after the "
+               "notebook's `dropna()`; every row with any missing field is dropped.")
+
+# --- Class counts ----------------------------------------------------------------
+with right:
+    scope = st.segmented_control("Count", ["subsample", "all clean rows"], default="subsample",
+                                 key="counts", bind="query-params", required=True)
+    counted = frame if scope == "subsample" else clean
+    st.plotly_chart(figures.class_counts(counted["masterCategory"].value_counts(),
+                                         title=f"Products per masterCategory ({scope})"), key="classes")
+    st.caption("How to read this: products per category (log scale when the classes are very "
+               "unequal); Apparel dominates, Home and Sporting Goods are tiny, so accuracy alone "
+               "says little about them.")
+
+# --- Gallery ----------------------------------------------------------------------
+st.subheader("Sample products per category")
+per_row = st.slider("Products per category", 4, 12, 8, key="per_cat", bind="query-params")
+rng = np.random.default_rng(settings.random_state)
+for name in config.CATEGORIES:
+    rows = frame[frame["masterCategory"] == name]
+    if rows.empty:
+        continue
+    pick = rows.iloc[np.sort(rng.choice(len(rows), size=min(per_row, len(rows)), replace=False))]
+    st.markdown(f"**{name}** · {len(rows):,} in the subsample")
+    cols = st.columns(per_row)
+    for col, (_, row) in zip(cols, pick.iterrows()):
+        col.image(str(ds.image_path(row["id"])), caption=str(row["articleType"]), width="stretch")

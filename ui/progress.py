@@ -104,10 +104,20 @@ def run(fn: Callable, *args, label: str, **kwargs) -> Any:
         result = fn(*args, **kwargs)
     else:
         with task(label) as cb:
-            result = fn(*args, progress=cb, **kwargs)
+            result = fn(*args, progress=cb, **kwargs) if _takes_progress(fn) else fn(*args, **kwargs)
     if key is not None:
         _remember(key, result)
     return result
+
+
+def _takes_progress(fn: Callable) -> bool:
+    import inspect
+
+    try:
+        params = inspect.signature(inspect.unwrap(fn)).parameters
+    except (TypeError, ValueError):
+        return False
+    return "progress" in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
 
 
 def _safe(is_cached, *args, **kwargs) -> bool:
@@ -130,14 +140,20 @@ def _memory() -> "OrderedDict[tuple, tuple]":
 
 
 def _memory_key(fn: Callable, args, kwargs):
-    key_fn = getattr(fn, "key", None)
-    if key_fn is None:
-        return None
-    try:
-        from core.config import cache_dir
+    """Key of a call in the in-memory layer, or None when its arguments are not descriptors."""
+    from core import cache
+    from core.config import cache_dir
 
-        return (str(cache_dir()),) + key_fn(*args, **kwargs)
-    except Exception:
+    try:
+        key_fn = getattr(fn, "key", None)
+        if key_fn is not None:
+            key = key_fn(*args, **kwargs)
+        else:
+            name = f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"
+            # A bound method (``sub.frame``) is keyed on its object too.
+            key = cache.make_key(name, 0, getattr(fn, "__self__", None), args, kwargs)
+        return (str(cache_dir()),) + key
+    except Exception:  # arrays or models among the arguments: no memory layer
         return None
 
 
