@@ -78,13 +78,47 @@ def cmd_info(args) -> int:
 
 
 def _print_info(info: dict) -> None:
-    for key, value in info.items():
-        if isinstance(value, dict):
-            print(f"{key}:")
-            for k, v in value.items():
-                print(f"  {k}: {v}")
-        else:
-            print(f"{key}: {value}")
+    def some(items, n=8) -> str:
+        items = list(items)
+        more = f", ... ({len(items) - n} more)" if len(items) > n else ""
+        return ", ".join(str(i) for i in items[:n]) + more
+
+    def lines(rows) -> str:
+        return some(f"line {r['line']} (id {r['id']})" for r in rows)
+
+    src, st, im, cl = info["source"], info["styles"], info["images"], info["cleaning"]
+    print(f"source: {src['description']}" + ("  [SYNTHETIC DEMO DATA]" if src["is_demo"] else ""))
+    print(f"rows read: {info['rows']:,} ({info['rows_kept']:,} kept)")
+    for note in st["notes"]:
+        print(f"  file: {note}")
+    if st["recovered"]:
+        print(f"  recovered {st['recovered']:,} row(s) with unquoted commas in the name, lines "
+              f"{some(st['recovered_lines'])}")
+    for reason, rows in st["repaired_lines"].items():
+        print(f"  repaired ({reason}): {len(rows):,}: {lines(rows)}")
+    for reason, rows in st["dropped_lines"].items():
+        print(f"  dropped ({reason}): {len(rows):,}: {lines(rows)}")
+    for reason, rows in st["flagged_lines"].items():
+        print(f"  flagged ({reason}, left out by cleaning): {len(rows):,}: {lines(rows)}")
+    print(f"images: {im['files_found']:,} files, {im['readable']:,} readable, "
+          f"{im['missing']:,} rows without an image, {im['unreadable']:,} unreadable")
+    for name, why in list(im["unreadable_files"].items())[:20]:
+        print(f"  unreadable: {name}: {why}")
+    if im["unreadable"] > 20:
+        print(f"  ... {im['unreadable'] - 20} more unreadable")
+    for kind, ids in im["converted_ids"].items():
+        print(f"  converted ({kind}): {len(ids):,}: ids {some(ids)}")
+    if im["files_without_row"]:
+        print(f"  {im['files_without_row']:,} image file(s) without a row in styles.csv (ignored)")
+    nulls = {k: v for k, v in cl["nulls_before"].items() if v}
+    print(f"cleaning: {cl['dropped_null']:,} row(s) with a null dropped"
+          + (f" ({', '.join(f'{k} {v:,}' for k, v in nulls.items())})" if nulls else "")
+          + (f", {cl['dropped_unknown_category']:,} of unknown masterCategory"
+             if cl["dropped_unknown_category"] else "")
+          + f"; {info['clean_rows']:,} clean rows, {info['clean_rows_with_image']:,} with an image")
+    print("classes (clean rows with an image):")
+    for name, n in info["classes"]["clean_rows_with_image"].items():
+        print(f"  {name}: {n:,}")
 
 
 def cmd_download(args) -> int:
