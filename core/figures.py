@@ -304,6 +304,90 @@ def hover_table(frame: pd.DataFrame, fields=HOVER_FIELDS) -> dict:
     return out
 
 
+def embedding_grid(panels: dict, frame: pd.DataFrame, n_cols: int = 3,
+                   color_by: str = "masterCategory", title: str | None = None) -> go.Figure:
+    """Small multiples: the same products in several 2-D embeddings.
+
+    Parameters
+    ----------
+    panels : dict
+        Panel title to coordinates of shape (n_samples, 2), rows in the order
+        of ``frame``.
+    frame : pandas.DataFrame
+        With ``id`` and ``color_by``.
+    n_cols : int, default 3
+    color_by : str, default "masterCategory"
+    title : str, optional
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One trace per (panel, category); a category shares one legend entry
+        across panels (``legendgroup``), so a legend click hides it everywhere.
+    """
+    from plotly.subplots import make_subplots
+
+    names = list(panels)
+    n_rows = max(1, -(-len(names) // n_cols))
+    fig = make_subplots(rows=n_rows, cols=n_cols, subplot_titles=names,
+                        horizontal_spacing=0.03, vertical_spacing=0.08)
+    groups = color_groups(frame[color_by].to_numpy(), color_by)
+    ids = frame["id"].to_numpy(dtype=np.int64)
+    n = len(frame)
+    Trace = go.Scattergl if n > GL_THRESHOLD else go.Scatter
+    for p, name in enumerate(names):
+        xy = np.asarray(panels[name], dtype=np.float64)
+        if len(xy) != n:
+            raise ValueError(f"panel {name!r} has {len(xy)} points for {n} products")
+        for gname, colour, idx in groups:
+            fig.add_trace(Trace(x=xy[idx, 0], y=xy[idx, 1], mode="markers", name=gname,
+                                legendgroup=gname, showlegend=p == 0, customdata=ids[idx],
+                                marker=dict(color=colour, size=max(2.0, _marker_size(n) - 2),
+                                            opacity=0.8), hoverinfo="none"),
+                          row=p // n_cols + 1, col=p % n_cols + 1)
+    fig.update_xaxes(showticklabels=False, zeroline=False, showgrid=False)
+    fig.update_yaxes(showticklabels=False, zeroline=False, showgrid=False)
+    fig.update_layout(title=title, template="plotly_white", height=320 * n_rows,
+                      legend=dict(title=color_by, itemsizing="constant"),
+                      margin=dict(l=10, r=10, t=60 if title else 40, b=10))
+    return fig
+
+
+def quality_bars(table: pd.DataFrame, title: str | None = "Quality of each embedding") -> go.Figure:
+    """Grouped bars of the embeddings' quality figures.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        One row per method: ``method``, ``trustworthiness``, ``kNN accuracy``,
+        ``silhouette`` and ``seconds``.
+    title : str, optional
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        Three bar traces (trustworthiness, kNN accuracy, silhouette) on one
+        axis; the seconds appear in the hover text.
+    """
+    methods = table["method"].astype(str).tolist()
+    fig = go.Figure()
+    for col, colour in (("trustworthiness", "#0072B2"), ("kNN accuracy", "#009E73"),
+                        ("silhouette", "#E69F00")):
+        vals = table[col].astype(float).to_numpy()
+        fig.add_trace(go.Bar(x=methods, y=vals, name=col, marker_color=colour,
+                             text=[f"{v:.2f}" for v in vals], textposition="outside",
+                             customdata=table["seconds"].astype(float).to_numpy(),
+                             hovertemplate="%{x}: %{y:.3f} (computed in %{customdata:.1f} s)"
+                                           f"<extra>{col}</extra>"))
+    fig.update_layout(title=title, template="plotly_white", barmode="group",
+                      yaxis=dict(title="score (higher is better)"),
+                      margin=dict(l=10, r=10, t=50 if title else 10, b=10),
+                      xaxis=dict(ticktext=[f"{m}<br>{s:.1f} s" for m, s in
+                                           zip(methods, table["seconds"].astype(float))],
+                                 tickvals=methods))
+    return fig
+
+
 # ----------------------------------------------------------------------------
 # Analysis figures (PCA, clustering, mixtures, overview)
 # ----------------------------------------------------------------------------

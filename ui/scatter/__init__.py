@@ -86,7 +86,7 @@ def ensure_plotly_js() -> str:
 
 
 def payload(fig: go.Figure, frame: pd.DataFrame, dataset: Dataset, *, height: int = 560,
-            uirevision: str = "keep") -> dict:
+            uirevision: str = "keep", fields=figures.HOVER_FIELDS) -> dict:
     """The JSON the component receives: figure, product table, thumbnail location.
 
     Only products that appear in the figure are described.
@@ -97,7 +97,7 @@ def payload(fig: go.Figure, frame: pd.DataFrame, dataset: Dataset, *, height: in
     revision = hashlib.sha1(fig_json.encode()).hexdigest()[:16] + f"-{len(rows)}-{height}"
     return {
         "figure": json.loads(fig_json),
-        "products": figures.hover_table(rows),
+        "products": figures.hover_table(rows, fields),
         "thumb_base": thumbs.thumb_base(dataset),
         "plotly_src": ensure_plotly_js(),
         "height": int(height),
@@ -111,7 +111,7 @@ def _noop() -> None:
 
 
 def hover_scatter(fig: go.Figure, frame: pd.DataFrame, dataset: Dataset, *, key: str,
-                  height: int = 560) -> dict:
+                  height: int = 560, fields=figures.HOVER_FIELDS) -> dict:
     """Draw ``fig`` with the image-hover card; return what the person selected or clicked.
 
     Parameters
@@ -128,6 +128,8 @@ def hover_scatter(fig: go.Figure, frame: pd.DataFrame, dataset: Dataset, *, key:
         Widget key; the selection is kept per key.
     height : int, default 560
         Plot height in pixels.
+    fields : sequence of str
+        Columns of ``frame`` the hover card lists under the name.
 
     Returns
     -------
@@ -138,7 +140,7 @@ def hover_scatter(fig: go.Figure, frame: pd.DataFrame, dataset: Dataset, *, key:
     """
     ids = figures.figure_ids(fig)
     thumbs.ensure_thumbnails(dataset, ids)
-    data = payload(fig, frame, dataset, height=height, uirevision=key)
+    data = payload(fig, frame, dataset, height=height, uirevision=key, fields=fields)
     result = _component(
         key=key, data=data, default={"selected": []}, height=height + 10,
         on_selected_change=_noop, on_clicked_change=_noop,

@@ -1,0 +1,193 @@
+"""The reusable product scatter of every page: colour, highlight, hover, select, pin.
+
+:func:`explore_scatter` draws, in order: a "colour by" selector and a
+highlight filter, the image-hover scatter (:mod:`ui.scatter`), then a gallery
+of the products inside a box or lasso selection with their category
+breakdown, and a detail card for the last clicked product with its most
+similar products (:func:`core.similarity.nearest`).
+"""
+from __future__ import annotations
+
+from typing import Mapping, Optional
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from core import figures, similarity
+from ui import progress, thumbs
+from ui.scatter import hover_scatter
+
+#: Columns searched by the highlight filter.
+SEARCH_COLUMNS = ("masterCategory", "subCategory", "articleType", "productDisplayName")
+#: Products shown in the selection gallery (the breakdown counts them all).
+GALLERY_MAX = 40
+_DETAIL_FIELDS = ("id", "productDisplayName", "gender", "masterCategory", "subCategory",
+                  "articleType", "baseColour", "season", "year", "usage")
+
+
+def match(frame: pd.DataFrame, query: str) -> np.ndarray:
+    """Rows matching a highlight query, as a boolean mask.
+
+    A query equal (ignoring case) to a masterCategory, subCategory or
+    articleType value selects that category; otherwise it is looked for as a
+    substring of the article type and the product name.
+    """
+    q = (query or "").strip().lower()
+    if not q:
+        return np.zeros(len(frame), dtype=bool)
+    exact = np.zeros(len(frame), dtype=bool)
+    for col in ("masterCategory", "subCategory", "articleType"):
+        if col in frame.columns:
+            exact |= frame[col].astype(str).str.lower().to_numpy() == q
+    if exact.any():
+        return exact
+    found = np.zeros(len(frame), dtype=bool)
+    for col in ("articleType", "productDisplayName"):
+        if col in frame.columns:
+            found |= frame[col].astype(str).str.lower().str.contains(q, regex=False).to_numpy()
+    return found
+
+
+def _gallery(sub, ids, *, width: int = 90, captions=None, n_cols: int = 8) -> None:
+    paths, caps = [], []
+    for i, pid in enumerate(ids):
+        path = thumbs.thumb_path(sub.dataset, pid)
+        if path.is_file():
+            paths.append(str(path))
+            caps.append(captions[i] if captions is not None else str(pid))
+    if not paths:
+        st.caption("No images for these products.")
+        return
+    for start in range(0, len(paths), n_cols):
+        cols = st.columns(n_cols)
+        for col, path, cap in zip(cols, paths[start:start + n_cols], caps[start:start + n_cols]):
+            col.image(path, caption=cap, width=width)
+
+
+def _selection(sub, frame: pd.DataFrame, ids: list[int], key: str) -> None:
+    rows = frame[frame["id"].isin(ids)]
+    st.markdown(f"**Selection: {len(rows):,} products**")
+    if rows.empty:
+        return
+    fig = figures.class_counts(rows["masterCategory"].value_counts(), title=None)
+    fig.update_layout(height=220, margin=dict(l=10, r=10, t=10, b=10))
+    st.plotly_chart(fig, key=f"{key}_breakdown", config={"displayModeBar": False})
+    st.caption("How to read this: products per masterCategory inside the box or lasso; "
+               "a pure region holds one colour.")
+    shown = rows.head(GALLERY_MAX)
+    _gallery(sub, shown["id"].tolist(),
+             captions=[str(n)[:28] for n in shown["productDisplayName"]], n_cols=5)
+    if len(rows) > GALLERY_MAX:
+        st.caption(f"Showing {GALLERY_MAX} of {len(rows):,}; draw a smaller box to see the rest.")
+
+
+def _detail(sub, frame: pd.DataFrame, pid: int, key: str, random_state: int) -> None:
+    row = frame[frame["id"] == pid]
+    head = st.columns([4, 1])
+    head[0].markdown("**Pinned product**")
+    if head[1].button("Unpin", key=f"{key}_unpin"):
+        st.session_state.pop(f"{key}_pinned", None)
+        st.rerun()
+    if row.empty:
+        st.caption(f"Product {pid} is not in the current subsample.")
+        return
+    r = row.iloc[0]
+    left, right = st.columns([1, 2])
+    path = thumbs.thumb_path(sub.dataset, pid)
+    if path.is_file():
+        left.image(str(path), width=180)
+    fields = [c for c in _DETAIL_FIELDS if c in row.columns]
+    right.dataframe(pd.DataFrame({"field": fields, "value": [str(r[c]) for c in fields]}),
+                    hide_index=True, width="stretch")
+    st.markdown("**Most similar products** (nearest in the first 50 PCA components of the pixels)")
+    try:
+        with st.spinner("Finding similar products..."):
+            near = similarity.nearest(sub, int(pid), 8, random_state=random_state)
+    except Exception as exc:  # the card must not take the page down
+        st.caption(f"Similar products are unavailable: {exc}")
+        return
+    names = frame.set_index("id").reindex(near["id"])["productDisplayName"].astype(str)
+    _gallery(sub, near["id"].tolist(), n_cols=4, width=90,
+             captions=[f"{n[:22]} (d={d:.0f})" for n, d in zip(names, near["distance"])])
+
+
+def explore_scatter(sub, coords, frame: pd.DataFrame, *, key: str, title: Optional[str] = None,
+                    color_by: Optional[str] = None,
+                    extra_hover: Optional[Mapping[str, object]] = None,
+                    random_state: int = 42, height: int = 560) -> dict:
+    """Draw the interactive product scatter with its filter, gallery and detail card.
+
+    Parameters
+    ----------
+    sub : core.data.Subsample
+    coords : array-like of shape (n_samples, 2)
+        Positions, in the order of ``frame``.
+    frame : pandas.DataFrame
+        The subsample's rows (``sub.frame()``), one per point.
+    key : str
+        Prefix of the widget keys; one per scatter on a page.
+    title : str, optional
+    color_by : str, optional
+        Initial "colour by" column (masterCategory by default).
+    extra_hover : mapping of str to array-like, optional
+        Extra per-point columns (a cluster label...) shown in the hover card
+        and offered in "colour by".
+    random_state : int, default 42
+        Seed of the PCA behind "most similar".
+    height : int, default 560
+
+    Returns
+    -------
+    dict
+        ``selected_ids`` (list of int) and ``clicked_id`` (int or None).
+    """
+    frame = frame.reset_index(drop=True)
+    extra = dict(extra_hover or {})
+    for name, values in extra.items():
+        frame[name] = np.asarray(values).astype(str)
+    options = [c for c in figures.COLOR_BY if c in frame.columns] + list(extra)
+    default = color_by if color_by in options else options[0]
+    ckey, qkey = f"{key}_color", f"{key}_q"
+    if st.session_state.get(ckey) not in options:
+        st.session_state[ckey] = default
+    c1, c2 = st.columns([1, 2])
+    colour = c1.selectbox("Colour by", options, key=ckey)
+    query = c2.text_input("Highlight", key=qkey,
+                          placeholder="a category, article type or name, e.g. Watches, Shoes, Puma")
+    mask = match(frame, query)
+    if query and not mask.any():
+        c2.caption(f"No product matches {query!r}.")
+    elif query:
+        c2.caption(f"{int(mask.sum()):,} products match, ringed in black.")
+
+    todo = thumbs.missing(sub.dataset, frame["id"].to_numpy())
+    if len(todo) > 200:
+        with progress.task(f"Writing {len(todo):,} thumbnails (first view only)") as cb:
+            thumbs.ensure_thumbnails(sub.dataset, todo, progress=cb)
+
+    fig = figures.category_scatter(coords, frame, color_by=colour,
+                                   highlight=mask if mask.any() else None, title=title,
+                                   hover_names=False)
+    hover_fields = tuple(figures.HOVER_FIELDS) + tuple(extra)
+    result = hover_scatter(fig, frame, sub.dataset, key=key, height=height, fields=hover_fields)
+    st.caption("How to read this: each dot is a product; hover for its picture, click to pin it, "
+               "drag a box (or lasso from the toolbar) to list the products inside; click legend "
+               "entries to hide or show a category; double-click the plot to clear the selection.")
+
+    pkey = f"{key}_pinned"
+    if result["clicked_id"] is not None:
+        st.session_state[pkey] = result["clicked_id"]
+    left, right = st.columns([3, 2])
+    with left:
+        if result["selected_ids"]:
+            _selection(sub, frame, result["selected_ids"], key)
+        else:
+            st.caption("Draw a box or lasso on the scatter to list the products inside it.")
+    with right:
+        pinned = st.session_state.get(pkey)
+        if pinned is not None:
+            _detail(sub, frame, int(pinned), key, random_state)
+        else:
+            st.caption("Click a point to pin its product here, with its most similar products.")
+    return result
