@@ -1,3 +1,121 @@
+"""Clustering: k-means on a projection or an embedding, how many clusters, and what they mean."""
+from __future__ import annotations
+
+import pandas as pd
 import streamlit as st
 
-st.info("This page is being written.")
+from core import clustering, figures
+from ui import progress, state
+
+settings = state.current()
+sub, rs = settings.sub, settings.random_state
+
+#: Input spaces offered, the notebook's first.
+SPACES = {
+    "pca2": "PCA 2-D (the notebook's)",
+    "embedding:tsne": "t-SNE 2-D",
+    "embedding:umap": "UMAP 2-D",
+    "embedding:lle": "LLE 2-D",
+    "embedding:mds": "MDS 2-D",
+    "pca50": "PCA 50 components",
+}
+METHOD_NAMES = {"pca": "PCA", "tsne": "t-SNE", "lle": "LLE", "mds": "MDS", "umap": "UMAP"}
+
+st.title("K-means clustering")
+space = st.selectbox("Input space", list(SPACES), format_func=SPACES.get, key="space",
+                     bind="query-params",
+                     help="Where k-means runs. The notebook clustered the PCA 2-D projection; "
+                          "embeddings separate categories better; 50 PCA components keep more detail.")
+frame = progress.run(sub.frame, label="Preparing the subsample")
+
+# --- How many clusters ----------------------------------------------------------
+sweep = progress.run(clustering.kmeans_sweep, sub, space, (1, 10), rs,
+                     label="K-means for k = 1..10")
+left, right = st.columns(2)
+with left:
+    st.plotly_chart(figures.elbow_curve(sweep["k"], sweep["inertia"], sweep["elbow_k"],
+                                        rule=sweep.get("elbow_rule")), key="elbow")
+    st.caption("How to read this: inertia (squared distance of points to their centroid) always "
+               "falls as k grows; the elbow, where it stops falling fast, is a natural k "
+               f"(picked by the {sweep.get('elbow_rule', 'kneedle')} rule).")
+with right:
+    st.plotly_chart(figures.silhouette_curve(sweep["k"], sweep["silhouette"], sweep["silhouette_k"]),
+                    key="silhouette")
+    st.caption("How to read this: the silhouette compares each point's distance to its own cluster "
+               "with the nearest other one, from -1 (wrong cluster) to 1 (well separated); higher is "
+               "better" + (" (on a fixed sample of 5,000 points)" if sweep.get("silhouette_sampled") else "")
+               + ".")
+
+default_k = int(sweep["elbow_k"] or sweep["silhouette_k"] or 3)
+k = st.slider("k (clusters)", 2, 10, min(max(default_k, 2), 10), key="k", bind="query-params",
+              help="Number of clusters for the diagrams, the regions and the table below.")
+
+# --- Silhouette diagrams ----------------------------------------------------------
+st.subheader("Silhouette diagram")
+view = st.segmented_control("Show", ["chosen k", "k = 2..5"], default="chosen k", required=True,
+                            key="sil_view", bind="query-params")
+ks = [k] if view == "chosen k" else [2, 3, 4, 5]
+cols = st.columns(min(2, len(ks)))
+for i, kk in enumerate(ks):
+    sil = progress.run(clustering.silhouette_by_cluster, sub, kk, space, rs,
+                       label=f"Silhouettes for k = {kk}")
+    with cols[i % len(cols)]:
+        st.plotly_chart(figures.silhouette_diagram(sil["values"], sil["mean"]), key=f"sil_{kk}")
+st.caption("How to read this: one band per cluster, each point's silhouette sorted; wide bands "
+           "reaching right of the dashed mean are solid clusters, bands left of 0 hold points closer "
+           "to another cluster.")
+
+# --- Regions and the table ---------------------------------------------------------
+fit = progress.run(clustering.kmeans, sub, k, space, rs, label=f"K-means with k = {k}")
+if clustering.space_dims(space) == 2:
+    st.subheader("Decision regions")
+    regions = progress.run(clustering.decision_regions, sub, k, space, 200, rs,
+                           label="Decision regions")
+    X = progress.run(clustering.space_matrix, sub, space, rs, label="Loading the points")
+    st.plotly_chart(figures.decision_regions(regions["xx"], regions["yy"], regions["Z"], regions["centers"],
+                                             X, frame["masterCategory"].to_numpy(), frame["id"].to_numpy(),
+                                             title=f"K-means regions, k = {k}, on {SPACES[space]}"),
+                    key="regions")
+    st.caption("How to read this: the background colour is the cluster k-means assigns to that "
+               "place, crosses are centroids, and the points carry their true category: a region "
+               "filled with one colour of points is a cluster that matches a category.")
+
+st.subheader("Clusters against categories")
+cont = progress.run(clustering.contingency, sub, k, space, rs, label="Comparing with the categories")
+c1, c2, c3 = st.columns([1, 1, 4])
+c1.metric("ARI", f"{cont['ari']:.3f}", help="Adjusted Rand index: 0 = chance agreement, 1 = identical.")
+c2.metric("NMI", f"{cont['nmi']:.3f}", help="Normalized mutual information: 0 = independent, 1 = identical.")
+st.plotly_chart(figures.contingency_heatmap(cont["table"]), key="contingency")
+st.caption("How to read this: products of each category (columns) in each cluster (rows). ARI and NMI "
+           "score the agreement between clusters and categories: 0 is chance, 1 is a perfect match.")
+
+labels_csv = pd.DataFrame({"id": frame["id"], "masterCategory": frame["masterCategory"],
+                           "cluster": fit["labels"]}).to_csv(index=False)
+st.download_button("Download cluster labels (CSV)", labels_csv,
+                   file_name=f"clusters_k{k}_{space.replace(':', '-')}.csv", mime="text/csv")
+
+# --- The clusters on every embedding ------------------------------------------------
+st.subheader("The clusters on every embedding")
+try:
+    from core import manifold
+except ImportError:
+    manifold = None
+if manifold is None:
+    st.info("Embeddings are not available in this installation.")
+else:
+    methods = list(manifold.METHODS)
+    draw = st.toggle("Draw them (computes the embeddings not cached yet)", key="multiples",
+                     bind="query-params")
+    if draw:
+        panels = {}
+        for m in methods:
+            emb = progress.run(manifold.embed, sub, m, random_state=rs,
+                               label=f"Embedding with {METHOD_NAMES.get(m, m)}")
+            panels[METHOD_NAMES.get(m, m)] = emb.coords
+        st.plotly_chart(figures.cluster_small_multiples(panels, fit["labels"],
+                                                        title=f"k = {k} clusters of {SPACES[space]} "
+                                                              "on every embedding"),
+                        key="multiples_fig")
+        st.caption("How to read this: the same cluster labels coloured on each 2-D embedding; a "
+                   "cluster that stays in one piece everywhere is structure the methods agree on. "
+                   "Clicking a legend entry toggles that cluster in every panel.")
