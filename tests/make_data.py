@@ -1,0 +1,172 @@
+"""Tiny datasets in the Kaggle layout, generated for tests, with every defect the reader handles.
+
+``make_dataset(folder)`` writes ``styles.csv`` and ``images/`` and returns what a
+correct reader must find, so tests compare against exact counts.
+"""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+HEADER = "id,gender,masterCategory,subCategory,articleType,baseColour,season,year,usage,productDisplayName"
+_CLASSES = (
+    ("Apparel", "Topwear", "Tshirts"),
+    ("Accessories", "Watches", "Watches"),
+    ("Footwear", "Shoes", "Casual Shoes"),
+    ("Personal Care", "Fragrance", "Perfume and Body Mist"),
+)
+
+
+def product_image(rng: np.random.Generator, size=(60, 80), mode: str = "RGB") -> Image.Image:
+    """A plain product-like picture: white ground, one coloured block."""
+    w, h = size
+    arr = np.full((h, w, 3), 250, np.uint8)
+    x0, y0 = rng.integers(2, max(3, w // 4)), rng.integers(2, max(3, h // 4))
+    x1, y1 = w - rng.integers(2, max(3, w // 4)), h - rng.integers(2, max(3, h // 4))
+    arr[y0:y1, x0:x1] = rng.integers(0, 200, 3)
+    arr = np.clip(arr.astype(int) + rng.integers(-4, 5, arr.shape), 0, 255).astype(np.uint8)
+    img = Image.fromarray(arr)
+    return img if mode == "RGB" else img.convert(mode)
+
+
+def jpeg_bytes(img: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, format="JPEG", quality=90)
+    return buf.getvalue()
+
+
+def _row(pid, cat=("Apparel", "Topwear", "Tshirts"), gender="Men", colour="Blue", season="Summer",
+         year="2012", usage="Casual", name=None) -> str:
+    master, sub, article = cat
+    name = name if name is not None else f"Brand {gender} {colour} {article}"
+    return ",".join([str(pid), gender, master, sub, article, colour, season, year, usage, name])
+
+
+def make_dataset(folder: Path, n_good: int = 40, damaged: bool = True, seed: int = 0,
+                 crlf: bool = True, bom: bool = True) -> dict:
+    """Write a dataset and return what reading it must find.
+
+    Parameters
+    ----------
+    folder : Path
+        Created; receives ``styles.csv`` and ``images/``.
+    n_good : int
+        Clean rows with a good JPEG, spread over four classes.
+    damaged : bool
+        Add one row or file for each defect (see the returned dict).
+
+    Returns
+    -------
+    dict
+        Expected figures: ``rows_read``, ``rows_kept``, ``recovered`` (id to
+        the rejoined name), ``dropped`` (reason to count), ``repaired``
+        (reason to ids), ``flagged`` ids, ``missing`` ids, ``unreadable`` (id
+        to reason), ``converted`` (note to ids), ``readable`` (count),
+        ``null_rows`` (ids with a null), ``clean_rows``.
+    """
+    rng = np.random.default_rng(seed)
+    folder = Path(folder)
+    (folder / "images").mkdir(parents=True, exist_ok=True)
+    lines = [HEADER]
+    ids = list(range(1000, 1000 + n_good))
+    for k, pid in enumerate(ids):
+        lines.append(_row(pid, _CLASSES[k % len(_CLASSES)], gender=("Men", "Women")[k % 2]))
+        (folder / "images" / f"{pid}.jpg").write_bytes(jpeg_bytes(product_image(rng)))
+    exp = {"recovered": {}, "dropped": {}, "repaired": {}, "flagged": [], "missing": [],
+           "unreadable": {}, "converted": {}, "null_rows": [], "files_without_row": 0}
+    if damaged:
+        img = lambda pid: (folder / "images" / f"{pid}.jpg").write_bytes(  # noqa: E731
+            jpeg_bytes(product_image(rng)))
+        # unquoted commas in the name: recovered by joining the extra fields
+        lines.append(_row(2001, name="Puma Men, Blue, Round Neck T-shirt"))
+        exp["recovered"][2001] = "Puma Men, Blue, Round Neck T-shirt"
+        img(2001)
+        lines.append(_row(2002, _CLASSES[1], name="Fossil Women,Silver Watch"))
+        exp["recovered"][2002] = "Fossil Women,Silver Watch"
+        img(2002)
+        # a properly quoted name with a comma is not a defect
+        lines.append(_row(2003, _CLASSES[2], name='"Nike Men, Running Shoes"'))
+        img(2003)
+        # stray quotes: an opening quote never closed, and an inch mark
+        lines.append(_row(2004, _CLASSES[2], name='"Catwalk Women Black Heels'))
+        lines.append(_row(2005, name='Nike Men 7" Shorts, Grey'))
+        exp["repaired"]["stray quote"] = [2004, 2005]
+        exp["recovered"][2005] = 'Nike Men 7" Shorts, Grey'
+        img(2004), img(2005)
+        # too few fields: kept with NaN, dropped later by the null filter
+        lines.append("2006,Men,Accessories,Watches")
+        exp["repaired"]["missing fields"] = [2006]
+        img(2006)
+        # pandas' missing-value tokens
+        lines.append(_row(2007, usage="NA"))
+        lines.append(_row(2008, season=""))
+        img(2007), img(2008)
+        # a non-numeric year becomes NaN
+        lines.append(_row(2009, year="20x2"))
+        exp["repaired"]["non-numeric year"] = [2009]
+        img(2009)
+        exp["null_rows"] = [2006, 2007, 2008, 2009]
+        # ids that are not whole numbers, and a duplicate
+        lines.append(_row("abc"))
+        lines.append(_row(""))
+        lines.append(_row("12x"))
+        lines.append(_row(ids[0], name="Duplicate of the first row"))
+        exp["dropped"] = {"non-numeric id": 3, "duplicate id": 1}
+        # a blank line in the middle
+        lines.append("")
+        # masterCategory spelt differently, and one no class knows
+        lines.append(_row(2010, (" apparel ", "Topwear", "Tshirts")))
+        exp["repaired"]["category spelling"] = [2010]
+        img(2010)
+        lines.append(_row(2011, ("Gadgets", "Phones", "Phones")))
+        exp["flagged"] = [2011]
+        img(2011)
+        # rows whose image is missing
+        lines.append(_row(2012))
+        lines.append(_row(2013, _CLASSES[1]))
+        exp["missing"] = [2012, 2013]
+        # unreadable images
+        lines += [_row(pid) for pid in range(2020, 2025)]
+        (folder / "images" / "2020.jpg").write_bytes(b"")
+        good = jpeg_bytes(product_image(rng))
+        (folder / "images" / "2021.jpg").write_bytes(good[: len(good) // 2])
+        (folder / "images" / "2022.jpg").write_bytes(b"this is not an image, just text\n")
+        (folder / "images" / "2023.jpg").write_bytes(b"\xff\xd8\xff\xe0" + bytes(rng.integers(0, 256, 300, dtype=np.uint8)) + b"\xff\xd9")
+        png = io.BytesIO()
+        product_image(rng).save(png, format="PNG")
+        (folder / "images" / "2024.jpg").write_bytes(png.getvalue()[:-40])
+        exp["unreadable"] = {2020: "empty file", 2021: "truncated", 2022: "not an image",
+                             2023: "corrupt", 2024: "truncated"}
+        # readable after conversion
+        conv = {
+            2030: ("png", lambda b: product_image(rng).save(b, format="PNG")),
+            2031: ("grayscale", lambda b: product_image(rng, mode="L").save(b, format="JPEG")),
+            2032: ("cmyk", lambda b: product_image(rng, mode="CMYK").save(b, format="JPEG")),
+            2033: ("odd size", lambda b: product_image(rng, size=(47, 80)).save(b, format="JPEG")),
+            2034: ("16-bit", lambda b: Image.fromarray(
+                (np.asarray(product_image(rng, mode="L"), np.uint16) * 257)).save(b, format="PNG")),
+        }
+        for pid, (note, save) in conv.items():
+            lines.append(_row(pid, _CLASSES[pid % 4]))
+            buf = io.BytesIO()
+            save(buf)
+            (folder / "images" / f"{pid}.jpg").write_bytes(buf.getvalue())
+        exp["converted"] = {"png": [2030, 2034], "grayscale": [2031], "cmyk": [2032],
+                            "odd size": [2033], "16-bit": [2034]}
+        # an image file no row refers to
+        (folder / "images" / "9999.jpg").write_bytes(jpeg_bytes(product_image(rng)))
+        exp["files_without_row"] = 1
+    text = ("\r\n" if crlf else "\n").join(lines) + ("\r\n" if crlf else "\n")
+    (folder / "styles.csv").write_bytes((b"\xef\xbb\xbf" if bom else b"") + text.encode("utf-8"))
+
+    n_lines = sum(1 for ln in lines[1:] if ln)
+    dropped = sum(exp["dropped"].values())
+    kept = n_lines - dropped
+    exp["rows_read"] = n_lines
+    exp["rows_kept"] = kept
+    exp["readable"] = kept - len(exp["missing"]) - len(exp["unreadable"])
+    exp["clean_rows"] = kept - len(exp["null_rows"]) - len(exp["flagged"])
+    return exp
