@@ -153,12 +153,8 @@ def cache_info(directory: Optional[os.PathLike | str] = None) -> dict:
         if isinstance(key, tuple) and len(key) >= 2 and key[0] == "v":
             kind = str(key[1]).split(".")[0]
             by_kind[kind] = by_kind.get(kind, 0) + 1
-    fdir = path / _FILES
-    if fdir.exists():
-        for f in fdir.iterdir():
-            if f.is_file() and not f.name.startswith("."):
-                kind = f.name.split(".")[0]
-                by_kind[kind] = by_kind.get(kind, 0) + 1
+    # Results stored as files (arrays, models) have an entry under the same
+    # kind of key, so counting keys counts them once.
     size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
     return {
         "directory": str(path),
@@ -376,6 +372,9 @@ def cached_file(
 
     def compute() -> str:
         if not target.exists():
+            # Opening a fresh cache (schema reset) or a deleted folder may have
+            # removed the files folder since ``target`` was computed.
+            target.parent.mkdir(parents=True, exist_ok=True)
             tmp = target.with_name(f".{target.stem}.{os.getpid()}.{threading.get_ident()}{suffix}")
             try:
                 build(tmp)
