@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core import config, data, figures, images
+from core import config, data, figures
 from ui import progress, state
 
 settings = state.current()
@@ -25,35 +25,38 @@ else:
 st.markdown(
     f"**Source:** [{config.DATASET_SOURCE}]({config.DATASET_URL}) · **Licence:** {config.DATASET_LICENSE}")
 
-styles, report = progress.run(data.load_styles, ds, label="Reading styles.csv")
-scan = progress.run(images.scan, ds, label="Checking every image file")
+info = progress.run(data.dataset_info, ds, label="Reading styles.csv and checking every image")
 frame = progress.run(sub.frame, label="Preparing the subsample")
+report, cleaning, imgs = info["styles"], info["cleaning"], info["images"]
 
-clean = styles.dropna()
 c1, c2, c3, c4, c5, c6 = st.columns(6)
-c1.metric("Rows read", f"{report['rows_read']:,}")
+c1.metric("Rows read", f"{info['rows']:,}")
 c2.metric("Rows recovered", f"{report['recovered']:,}",
           help="Rows whose product name held unquoted commas, rejoined instead of lost.")
 c3.metric("Rows dropped (defects)", f"{sum(report['dropped'].values()):,}",
           help="; ".join(f"{k}: {v}" for k, v in report["dropped"].items()) or "none")
-c4.metric("Rows with a null", f"{len(styles) - len(clean):,}", help="Dropped by the notebook's dropna().")
-c5.metric("Images missing / unreadable", f"{len(scan['missing']):,} / {len(scan['unreadable']):,}")
+c4.metric("Rows with a null", f"{cleaning['dropped_null']:,}",
+          help="Dropped by the notebook's dropna()"
+               + (f"; {cleaning['dropped_unknown_category']} more of no known category"
+                  if cleaning.get("dropped_unknown_category") else "") + ".")
+c5.metric("Images missing / unreadable", f"{imgs['missing']:,} / {imgs['unreadable']:,}",
+          help="Rows without an image file / files that do not decode; both are left out.")
 c6.metric("Subsample", f"{len(frame):,}",
-          help=f"{sub.fraction:.0%} of the {len(clean):,} clean rows (seed {sub.seed}), "
+          help=f"{sub.fraction:.0%} of the {cleaning['rows_after']:,} clean rows (seed {sub.seed}), "
                "keeping rows with a readable image.")
 if report["dropped"] or report["recovered"]:
     with st.expander("What the reader fixed or dropped"):
         st.json({"recovered_ids": report["recovered_ids"][:50], "dropped_lines": report["dropped_lines"]},
                 expanded=False)
-if scan["unreadable"]:
-    with st.expander(f"{len(scan['unreadable'])} unreadable image files"):
-        st.dataframe(pd.DataFrame({"id": list(scan["unreadable"]), "reason": list(scan["unreadable"].values())}),
-                     hide_index=True)
+if imgs["unreadable"] or any(imgs.get("converted", {}).values()):
+    with st.expander("Unusual image files"):
+        st.json({"unreadable": imgs["unreadable_files"], "converted": imgs.get("converted", {})},
+                expanded=False)
 
 # --- Cleaning --------------------------------------------------------------------
 left, right = st.columns(2)
 with left:
-    st.plotly_chart(figures.null_counts(styles.isnull().sum(), clean.isnull().sum()), key="nulls")
+    st.plotly_chart(figures.null_counts(cleaning["nulls_before"], cleaning["nulls_after"]), key="nulls")
     st.caption("How to read this: missing values per column of styles.csv before and after the "
                "notebook's `dropna()`; every row with any missing field is dropped.")
 
@@ -61,8 +64,9 @@ with left:
 with right:
     scope = st.segmented_control("Count", ["subsample", "all clean rows"], default="subsample",
                                  key="counts", bind="query-params", required=True)
-    counted = frame if scope == "subsample" else clean
-    st.plotly_chart(figures.class_counts(counted["masterCategory"].value_counts(),
+    counted = (frame["masterCategory"].value_counts() if scope == "subsample"
+               else pd.Series(info["classes"]["clean_rows"]))
+    st.plotly_chart(figures.class_counts(counted[counted > 0],
                                          title=f"Products per masterCategory ({scope})"), key="classes")
     st.caption("How to read this: products per category (log scale when the classes are very "
                "unequal); Apparel dominates, Home and Sporting Goods are tiny, so accuracy alone "
