@@ -175,17 +175,30 @@ def category_scatter(coords, frame: pd.DataFrame, color_by: str = "masterCategor
 
 
 def _spread_indices(xy: np.ndarray, cell: np.ndarray, max_images: int, seed: int = 0) -> np.ndarray:
-    """One point per grid cell (the one nearest its centre), so thumbnails do not pile up."""
+    """Points far enough apart that boxes of size ``cell`` around them do not overlap.
+
+    Candidates are the points nearest the centres of a grid of ``cell``-sized
+    cells, best centred first; one is kept when no kept point lies within one
+    cell in both directions. Above ``max_images`` a seeded random subset is kept.
+    """
     lo = xy.min(axis=0)
     cells = np.floor((xy - lo) / cell).astype(np.int64)
     centres = lo + (cells + 0.5) * cell
-    dist = ((xy - centres) ** 2).sum(axis=1)
+    dist = (((xy - centres) / cell) ** 2).sum(axis=1)
     code = cells[:, 0] * (cells[:, 1].max() + 1) + cells[:, 1]
     order = np.lexsort((dist, code))
     first = order[np.r_[True, code[order][1:] != code[order][:-1]]]
-    if len(first) > max_images:
-        first = np.random.default_rng(seed).choice(first, max_images, replace=False)
-    return np.sort(first)
+    first = first[np.argsort(dist[first], kind="stable")]
+    kept: list[int] = []
+    pos = xy / cell
+    for i in first:
+        if kept and (np.abs(pos[kept] - pos[i]).max(axis=1) < 1.0).any():
+            continue
+        kept.append(int(i))
+    picked = np.array(kept, dtype=np.int64)
+    if len(picked) > max_images:
+        picked = np.random.default_rng(seed).choice(picked, max_images, replace=False)
+    return np.sort(picked)
 
 
 def thumbnail_scatter(coords, frame: pd.DataFrame, image_url, *, categories: bool = True,
@@ -239,11 +252,10 @@ def thumbnail_scatter(coords, frame: pd.DataFrame, image_url, *, categories: boo
     sizey = thumb_fraction * span[1] * 80 / 60
     picked = _spread_indices(xy, np.array([sizex, sizey]) * 1.1, max_images)
     ids = frame["id"].to_numpy(dtype=np.int64)
-    colour_of = {}
+    colour_of = np.full(len(xy), OTHER_COLOR, dtype=object)
     if categories:
-        for name, colour, idx in color_groups(frame[color_by].to_numpy(), color_by):
-            for i in idx:
-                colour_of[int(i)] = colour
+        for _name, colour, idx in color_groups(frame[color_by].to_numpy(), color_by):
+            colour_of[idx] = colour
     images, shapes = [], []
     for i in picked:
         x, y = float(xy[i, 0]), float(xy[i, 1])

@@ -1,0 +1,58 @@
+"""Nearest neighbours for "most similar products"."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from core import similarity
+
+
+class _Sub:
+    """A stand-in subsample: ids and a cache key are all nearest() reads."""
+
+    def __init__(self, ids, key="toy"):
+        self.ids = np.asarray(ids, dtype=np.int64)
+        self._key = key
+
+    def cache_key(self):
+        return ("toy", self._key)
+
+
+@pytest.fixture
+def toy(monkeypatch):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 5)).astype(np.float32)
+    ids = np.arange(200) * 3 + 11
+    monkeypatch.setattr(similarity, "space", lambda sub, n, rs, progress=None: X)
+    similarity._INDEXES.clear()
+    return _Sub(ids), X, ids
+
+
+def test_nearest_matches_brute_force(toy):
+    sub, X, ids = toy
+    q = 17
+    got = similarity.nearest(sub, int(ids[q]), k=6)
+    d = np.linalg.norm(X.astype(np.float64) - X[q], axis=1)
+    d[q] = np.inf
+    order = np.argsort(d)[:6]
+    assert got["id"].tolist() == ids[order].tolist()
+    np.testing.assert_allclose(got["distance"], d[order], rtol=1e-5)
+    assert int(ids[q]) not in got["id"].tolist()
+    assert got["distance"].is_monotonic_increasing
+
+
+def test_k_is_capped_and_unknown_ids_are_refused(toy):
+    sub, _, ids = toy
+    assert len(similarity.nearest(sub, int(ids[0]), k=10_000)) == len(ids) - 1
+    assert len(similarity.nearest(sub, int(ids[0]), k=0)) == 0
+    with pytest.raises(KeyError, match="not in this subsample"):
+        similarity.nearest(sub, 5, k=3)
+
+
+def test_index_is_reused(toy, monkeypatch):
+    sub, X, ids = toy
+    calls = []
+    monkeypatch.setattr(similarity, "space", lambda *a, **k: calls.append(1) or X)
+    similarity.nearest(sub, int(ids[1]))
+    similarity.nearest(sub, int(ids[2]))
+    assert len(calls) == 1

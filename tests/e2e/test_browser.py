@@ -1,0 +1,105 @@
+"""Browser tests: every page renders, hover shows a thumbnail, a box selection shows a gallery."""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from .conftest import PAGES, exceptions, screenshot, wait_idle
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+PLACEHOLDER = "This page is being written."
+
+
+@pytest.mark.parametrize("title,path", list(PAGES.items()), ids=list(PAGES.values()))
+def test_every_page_renders(page, app_server, title, path):
+    page.goto(f"{app_server}/{path}")
+    wait_idle(page)
+    screenshot(page, f"page-{path or 'overview'}")
+    assert exceptions(page) == [], f"{title} raised: {exceptions(page)}"
+    heading = page.locator("h1").first
+    assert heading.is_visible(), f"{title} shows no heading"
+    sidebar = page.locator("[data-testid='stSidebar']").inner_text()
+    assert "Subsample" in sidebar, (
+        f"{title} opened from its URL shows no shared settings in the sidebar: the app's "
+        "frame (app.py) did not run for it")
+    body = page.locator("[data-testid='stMain']").inner_text()
+    assert PLACEHOLDER not in body, f"{title} is still a placeholder"
+    assert len(body.strip()) > 200, f"{title} shows almost nothing: {body[:200]!r}"
+
+
+def _plot_point(page, trace: int = 0, point: int = 0) -> dict:
+    """Screen position and id of one point of the first hover scatter on the page."""
+    return page.evaluate(
+        """([t, i]) => {
+            const gd = document.querySelector('.fhs-plot');
+            const fl = gd._fullLayout, tr = gd._fullData[t];
+            const r = gd.getBoundingClientRect();
+            const j = Math.min(i, tr.x.length - 1);
+            return {x: r.left + fl.xaxis._offset + fl.xaxis.l2p(tr.x[j]),
+                    y: r.top + fl.yaxis._offset + fl.yaxis.l2p(tr.y[j]),
+                    id: Number(tr.customdata[j])};
+        }""", [trace, point])
+
+
+def _open_scatter(page, app_server):
+    page.goto(f"{app_server}/embeddings?emb_method=pca")
+    wait_idle(page)
+    page.wait_for_selector(".fhs-root[data-ready='1']")
+    page.locator(".fhs-plot").first.scroll_into_view_if_needed()
+    time.sleep(0.5)
+
+
+def test_hover_shows_thumbnail(page, app_server):
+    _open_scatter(page, app_server)
+    pos = _plot_point(page)
+    page.mouse.move(pos["x"] - 10, pos["y"] - 10)
+    page.mouse.move(pos["x"], pos["y"], steps=4)
+    card = page.locator(".fhs-card")
+    card.wait_for(state="visible", timeout=10_000)
+    page.wait_for_function(
+        "() => { const i = document.querySelector('.fhs-img');"
+        " return i && i.complete && i.naturalWidth > 0 && i.dataset.loaded === i.dataset.id; }",
+        timeout=10_000)
+    img = page.locator(".fhs-img")
+    assert "app/static/thumbs/" in img.get_attribute("src")
+    assert page.locator(".fhs-name").inner_text().strip() != ""
+    assert "masterCategory" in page.locator(".fhs-fields").inner_text()
+    screenshot(page, "hover-card")
+    assert page.page_errors == []
+
+
+def test_box_selection_shows_gallery(page, app_server):
+    _open_scatter(page, app_server)
+    box = page.evaluate(
+        """() => { const gd = document.querySelector('.fhs-plot'); const r = gd.getBoundingClientRect();
+                   const s = gd._fullLayout._size;
+                   return {l: r.left + s.l, t: r.top + s.t, w: s.w, h: s.h}; }""")
+    x0, y0 = box["l"] + box["w"] * 0.15, box["t"] + box["h"] * 0.15
+    page.mouse.move(x0, y0)
+    page.mouse.down()
+    page.mouse.move(x0 + box["w"] * 0.7, y0 + box["h"] * 0.7, steps=12)
+    page.mouse.up()
+    page.get_by_text("Selection:").first.wait_for(timeout=60_000)
+    wait_idle(page)
+    text = page.get_by_text("Selection:").first.inner_text()
+    n = int(text.split(":")[1].split()[0].replace(",", ""))
+    assert n > 0
+    main = page.locator("[data-testid='stMain']")
+    assert main.locator("img[src*='/media/']").count() > 0, "the gallery shows no images"
+    screenshot(page, "box-selection")
+    assert exceptions(page) == []
+
+
+def test_click_pins_detail_card(page, app_server):
+    _open_scatter(page, app_server)
+    pos = _plot_point(page, 0, 2)
+    page.mouse.move(pos["x"], pos["y"])
+    time.sleep(0.3)
+    page.mouse.click(pos["x"], pos["y"])
+    page.get_by_text("Most similar products").wait_for(timeout=60_000)
+    wait_idle(page)
+    assert page.get_by_text("Pinned product").is_visible()
+    screenshot(page, "pinned-card")
+    assert exceptions(page) == []
