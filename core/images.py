@@ -428,7 +428,9 @@ def pixels(dataset, ids: np.ndarray, image_size: int = 100, color: bool = False,
     -------
     numpy.ndarray
         uint8, shape ``(len(ids), image_size**2)`` or ``(len(ids), 3 * image_size**2)``
-        for colour (rows of ``decode(...).ravel()``).
+        for colour (rows of ``decode(...).ravel()``). When ``ids`` are a run of
+        the cached matrix's rows (all readable ids in sorted order, say) this is
+        a read-only memory-mapped view; otherwise a copy.
 
     Raises
     ------
@@ -456,8 +458,10 @@ def pixels(dataset, ids: np.ndarray, image_size: int = 100, color: bool = False,
     matrix = np.load(path, mmap_mode="r")
     rows = np.searchsorted(files, order)
     if len(rows) and np.all(rows[1:] == rows[:-1] + 1):
-        return np.array(matrix[rows[0]:rows[-1] + 1])
-    return matrix[rows]
+        # A run of rows (e.g. every readable image): the memory-mapped slice
+        # itself, read-only, instead of a copy of hundreds of megabytes.
+        return matrix[rows[0]:rows[-1] + 1]
+    return np.asarray(matrix[rows])
 
 
 def standardize(x: np.ndarray) -> np.ndarray:
