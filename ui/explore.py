@@ -84,9 +84,8 @@ def _selection(sub, frame: pd.DataFrame, ids: list[int], key: str) -> None:
 
 def _detail(sub, frame: pd.DataFrame, pid: int, key: str, random_state: int) -> None:
     row = frame[frame["id"] == pid]
-    head = st.columns([4, 1])
-    head[0].markdown("**Pinned product**")
-    if head[1].button("Unpin", key=f"{key}_unpin"):
+    st.markdown("**Pinned product**")
+    if st.button("Unpin", key=f"{key}_unpin", icon=":material/close:"):
         st.session_state.pop(f"{key}_pinned", None)
         st.rerun()
     if row.empty:
@@ -178,7 +177,7 @@ def explore_scatter(sub, coords, frame: pd.DataFrame, *, key: str, title: Option
     pkey = f"{key}_pinned"
     if result["clicked_id"] is not None:
         st.session_state[pkey] = result["clicked_id"]
-    left, right = st.columns([3, 2])
+    left, right = st.columns(2, gap="large")
     with left:
         if result["selected_ids"]:
             _selection(sub, frame, result["selected_ids"], key)

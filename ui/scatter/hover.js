@@ -87,6 +87,8 @@ function showCard(state, id, ev) {
   }
   card.hidden = false;
   placeCard(state, ev);
+  // Timestamps for the latency benchmark (bench/bench_dashboard.py).
+  state.root.dataset.shownAt = String(performance.now());
 }
 
 function hideCard(state) {
@@ -112,6 +114,7 @@ function setup(parent) {
     thumbBase: "",
   };
   state.img.addEventListener("load", () => {
+    state.img.dataset.loadedAt = String(performance.now());
     state.img.dataset.loaded = state.img.dataset.id || "";
   });
   state.img.addEventListener("error", () => {

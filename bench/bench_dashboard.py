@@ -1,0 +1,249 @@
+"""Dashboard responsiveness: page-switch server time and image-hover latency.
+
+Two measurements, both with warm caches (a first pass fills them and is not
+counted):
+
+* **page switch**: the server time of one script run per page, measured with
+  ``streamlit.testing.v1.AppTest`` (the whole ``app.py`` frame plus the page);
+  target under 1 s.
+* **hover latency**: in Debian's chromium against ``streamlit run app.py``,
+  the time from the last pointer move onto a point of the Embeddings scatter to
+  the ``load`` event of that product's thumbnail in the hover card (and to the
+  card being shown); target under 100 ms. Each hover goes to a different
+  product, so every thumbnail is fetched from the server.
+
+Usage::
+
+    python bench/bench_dashboard.py                       # demo set
+    python bench/bench_dashboard.py --data ../shared/data/fashion-small --fraction 1.0
+
+It prints one line per measurement and a JSON summary on the last line.
+Nothing here is a test: no threshold fails the run.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+PAGES = ["pages/overview.py", "pages/pca.py", "pages/embeddings.py", "pages/clustering.py",
+         "pages/mixture.py", "pages/classifier.py"]
+
+
+def _stats(values: list[float]) -> dict:
+    if not values:
+        return {"n": 0}
+    values = sorted(values)
+    return {"n": len(values), "median": statistics.median(values),
+            "p90": values[min(len(values) - 1, int(round(0.9 * (len(values) - 1))))],
+            "max": values[-1]}
+
+
+# ----------------------------------------------------------------------------
+# Page switch (server time)
+# ----------------------------------------------------------------------------
+def bench_page_switch(fraction: float, repeats: int) -> dict:
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=1800)
+    at.session_state["fraction"] = fraction
+    out = {}
+    for page in PAGES:  # warm-up pass: fills the disk cache and imports
+        at.switch_page(page)
+        t0 = time.perf_counter()
+        at.run()
+        cold = time.perf_counter() - t0
+        errs = [e.value for e in at.exception]
+        print(f"  warm-up {page}: {cold:.2f} s" + (f"  EXCEPTION {errs[0][:120]}" if errs else ""),
+              file=sys.stderr, flush=True)
+    for page in PAGES:
+        times = []
+        for _ in range(repeats):
+            at.switch_page(page)
+            t0 = time.perf_counter()
+            at.run()
+            times.append(time.perf_counter() - t0)
+        s = _stats(times)
+        out[page] = s
+        print(f"page switch {page:24s} median {s['median'] * 1000:7.0f} ms  max {s['max'] * 1000:7.0f} ms"
+              f"  ({'under' if s['median'] < 1 else 'OVER'} 1 s)", flush=True)
+    return out
+
+
+# ----------------------------------------------------------------------------
+# Hover latency (browser)
+# ----------------------------------------------------------------------------
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _start_server(env: dict, log_path: Path):
+    port = _free_port()
+    log = open(log_path, "wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true",
+         "--server.fileWatcherType", "none"],
+        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
+                return proc, url, log
+        except OSError:
+            if proc.poll() is not None:
+                break
+            time.sleep(0.3)
+    proc.kill()
+    raise SystemExit(f"streamlit did not start; see {log_path}")
+
+
+def _wait_idle(page, quiet_s: float = 2.0, timeout_s: float = 1800) -> None:
+    """Wait until the app has shown no "running" indicator for ``quiet_s``."""
+    deadline, since = time.monotonic() + timeout_s, None
+    while time.monotonic() < deadline:
+        busy = page.evaluate("() => !!document.querySelector(\"[data-testid='stStatusWidget']\")")
+        if busy:
+            since = None
+        elif since is None:
+            since = time.monotonic()
+        elif time.monotonic() - since >= quiet_s:
+            return
+        time.sleep(0.25)
+
+
+_POINT_JS = """(k) => {
+    const gd = document.querySelector('.fhs-plot');
+    const fl = gd._fullLayout, r = gd.getBoundingClientRect();
+    const traces = gd._fullData.filter(t => t.visible === true && t.x && t.x.length);
+    let t = traces[k % traces.length];
+    const j = Math.floor((k * 7919) % t.x.length);
+    return {x: r.left + fl.xaxis._offset + fl.xaxis.l2p(t.x[j]),
+            y: r.top + fl.yaxis._offset + fl.yaxis.l2p(t.y[j]),
+            inside: r.top + fl.yaxis._offset >= 0};
+}"""
+
+_RESULT_JS = """(prev) => {
+    const img = document.querySelector('.fhs-img'), root = document.querySelector('.fhs-root');
+    if (!img || !img.dataset.id || img.dataset.id === prev) return null;
+    if (img.dataset.loaded !== img.dataset.id) return null;
+    return {id: img.dataset.id, move: window.__lastMove, shown: Number(root.dataset.shownAt),
+            loaded: Number(img.dataset.loadedAt), n: img.naturalWidth};
+}"""
+
+
+def bench_hover(url: str, fraction: float, hovers: int, shots: Path | None,
+                page_path: str = "embeddings?emb_method=pca") -> dict:
+    from playwright.sync_api import sync_playwright
+
+    chromium = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1100})
+        page.set_default_timeout(1_800_000)
+        t0 = time.perf_counter()
+        page.goto(f"{url}/")  # the frame must run once before pages are opened by URL
+        page.wait_for_selector("[data-testid='stSidebar']")
+        sep = "&" if "?" in page_path else "?"
+        page.goto(f"{url}/{page_path}{sep}fraction={fraction:.0%}".replace("%", "%25"))
+        page.wait_for_selector(".fhs-root[data-ready='1']")
+        _wait_idle(page)
+        page.wait_for_selector(".fhs-root[data-ready='1']")
+        first_draw = time.perf_counter() - t0
+        n_points = page.evaluate("() => document.querySelector('.fhs-plot')._fullData"
+                                 ".reduce((a, t) => a + (t.x ? t.x.length : 0), 0)")
+        page.locator(".fhs-plot").first.scroll_into_view_if_needed()
+        page.wait_for_timeout(1000)
+        page.evaluate("() => document.addEventListener('mousemove', "
+                      "e => { window.__lastMove = e.timeStamp; }, true)")
+        to_card, to_image, misses = [], [], 0
+        prev = ""
+        for k in range(hovers):
+            pos = page.evaluate(_POINT_JS, k)
+            page.mouse.move(pos["x"] + 25, pos["y"] + 25)
+            page.wait_for_timeout(120)
+            page.mouse.move(pos["x"], pos["y"])
+            try:
+                handle = page.wait_for_function(_RESULT_JS, arg=prev, timeout=5000)
+            except Exception:
+                misses += 1
+                continue
+            r = handle.json_value()
+            prev = r["id"]
+            to_card.append(r["shown"] - r["move"])
+            to_image.append(r["loaded"] - r["move"])
+            page.wait_for_timeout(50)
+        if shots is not None:
+            shots.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(shots / f"bench-hover-{n_points}.png"))
+        browser.close()
+    card, image = _stats(to_card), _stats(to_image)
+    print(f"scatter of {n_points:,} points drawn {first_draw:.1f} s after opening the page", flush=True)
+    if image["n"]:
+        print(f"hover -> card shown    median {card['median']:6.1f} ms  p90 {card['p90']:6.1f} ms  "
+              f"max {card['max']:6.1f} ms  (n={card['n']})", flush=True)
+        print(f"hover -> image loaded  median {image['median']:6.1f} ms  p90 {image['p90']:6.1f} ms  "
+              f"max {image['max']:6.1f} ms  ({'under' if image['p90'] < 100 else 'OVER'} 100 ms at p90;"
+              f" {misses} hovers found no point)", flush=True)
+    return {"points": n_points, "first_draw_s": first_draw, "card_ms": card, "image_ms": image,
+            "misses": misses}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data", help="dataset folder (default: the demo set)")
+    ap.add_argument("--fraction", type=float, default=1.0, help="subsample fraction (default 1.0)")
+    ap.add_argument("--hovers", type=int, default=40)
+    ap.add_argument("--repeats", type=int, default=3, help="runs per page for the page switch")
+    ap.add_argument("--page", default="embeddings?emb_method=pca",
+                    help="page (and query) holding the scatter measured for hover latency")
+    ap.add_argument("--cache", help="cache folder (default: $FASHION_CACHE_DIR or the repo's cache/)")
+    ap.add_argument("--skip-pages", action="store_true", help="only measure the hover latency")
+    ap.add_argument("--skip-hover", action="store_true", help="only measure the page switch")
+    args = ap.parse_args(argv)
+
+    if args.data:
+        os.environ["FASHION_DATA_DIR"] = str(Path(args.data).resolve())
+    else:
+        os.environ.pop("FASHION_DATA_DIR", None)
+    if args.cache:
+        os.environ["FASHION_CACHE_DIR"] = str(Path(args.cache).resolve())
+    summary = {"data": "demo" if not args.data else Path(args.data).name, "fraction": args.fraction}
+    if not args.skip_pages:
+        summary["page_switch_s"] = bench_page_switch(args.fraction, args.repeats)
+    if not args.skip_hover:
+        with tempfile.TemporaryDirectory() as tmp:
+            proc, url, log = _start_server(dict(os.environ), Path(tmp) / "streamlit.log")
+            try:
+                summary["hover"] = bench_hover(url, args.fraction, args.hovers,
+                                               REPO / "artifacts" / "screenshots", args.page)
+            finally:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                log.close()
+    print(json.dumps(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
