@@ -121,6 +121,22 @@ def _jpeg_header(data: bytes) -> Optional[tuple[str, tuple[int, int]]]:
     return None
 
 
+def _header_size(data: bytes, fmt: Optional[str]) -> Optional[tuple[int, int]]:
+    """``(width, height)`` claimed by the file's header, or None when unknown."""
+    if fmt == "JPEG":
+        header = _jpeg_header(data)
+        return header[1] if header else None
+    if fmt == "PNG" and len(data) >= 24 and data[12:16] == b"IHDR":
+        return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    if fmt is None:
+        return None
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            return im.size
+    except Exception:
+        return None
+
+
 def _notes(data: bytes, fmt: Optional[str]) -> list[str]:
     """What had to be converted: foreign format, colour mode, size (header only)."""
     notes = []
@@ -157,6 +173,10 @@ def _decode_bytes(data: bytes, name: str) -> np.ndarray:
     fmt = _sniff(data)
     if not _complete(data, fmt):
         raise UnreadableImage(name, "truncated")
+    size = _header_size(data, fmt)
+    if size is not None and size[0] * size[1] > MAX_PIXELS:
+        # refuse before decoding: a small file may claim a huge canvas
+        raise UnreadableImage(name, f"too large ({size[0]}x{size[1]} pixels)")
     arr = np.frombuffer(data, np.uint8)
     img = cv2.imdecode(arr, cv2.IMREAD_COLOR) if fmt in ("JPEG", "PNG", "BMP", "TIFF") else None
     if img is not None:
@@ -467,9 +487,11 @@ def pixels(dataset, ids: np.ndarray, image_size: int = 100, color: bool = False,
 def standardize(x: np.ndarray) -> np.ndarray:
     """Per-feature zero mean, unit variance (as ``StandardScaler``), float32.
 
-    Means and variances are accumulated in float64 over blocks of rows, so the
-    whole dataset standardizes without a float64 copy of it. Constant features
-    are centred and left unscaled.
+    Statistics are accumulated over blocks of rows, so the whole dataset
+    standardizes without a float64 copy of it. For uint8 pixels the block
+    sums are exact in float32 (256 rows of 255 squared stay below 2**24), which
+    makes this several times faster than a float64 pass; other inputs take two
+    float64 passes. Constant features are centred and left unscaled.
 
     Parameters
     ----------
@@ -482,24 +504,36 @@ def standardize(x: np.ndarray) -> np.ndarray:
     x = np.asarray(x)
     if x.ndim != 2:
         raise ValueError(f"expected a 2-D array (n_samples, n_features), got shape {x.shape}")
-    n = x.shape[0]
+    n, d = x.shape
     if n == 0:
         return np.zeros(x.shape, dtype=np.float32)
-    step = max(1, (1 << 24) // max(1, x.shape[1]))
-    total = np.zeros(x.shape[1], dtype=np.float64)
-    for s in range(0, n, step):
-        total += x[s:s + step].sum(axis=0, dtype=np.float64)
-    mean = total / n
-    sq = np.zeros(x.shape[1], dtype=np.float64)
-    for s in range(0, n, step):
-        d = x[s:s + step].astype(np.float64) - mean
-        sq += np.einsum("ij,ij->j", d, d)
-    std = np.sqrt(sq / n)
+    total = np.zeros(d, dtype=np.float64)
+    sq = np.zeros(d, dtype=np.float64)
+    if x.dtype == np.uint8:
+        step = 256
+        for s in range(0, n, step):
+            block = x[s:s + step].astype(np.float32)
+            total += block.sum(axis=0)
+            sq += np.einsum("ij,ij->j", block, block)
+        mean = total / n
+        var = np.maximum(sq / n - mean * mean, 0.0)
+    else:
+        step = max(1, (1 << 22) // max(1, d))
+        for s in range(0, n, step):
+            total += x[s:s + step].sum(axis=0, dtype=np.float64)
+        mean = total / n
+        for s in range(0, n, step):
+            block = x[s:s + step].astype(np.float64) - mean
+            sq += np.einsum("ij,ij->j", block, block)
+        var = sq / n
+    std = np.sqrt(var)
     std[std == 0] = 1.0
     out = np.empty(x.shape, dtype=np.float32)
     mean32, inv32 = mean.astype(np.float32), (1.0 / std).astype(np.float32)
+    step = max(1, (1 << 22) // max(1, d))
     for s in range(0, n, step):
-        np.multiply(np.subtract(x[s:s + step], mean32, dtype=np.float32), inv32, out=out[s:s + step])
+        np.subtract(x[s:s + step], mean32, out=out[s:s + step], dtype=np.float32)
+        out[s:s + step] *= inv32
     return out
 
 
@@ -522,11 +556,8 @@ def _browser_safe(data: bytes) -> bool:
     """A plain RGB or gray JPEG that every browser shows as is."""
     if _sniff(data) != "JPEG" or not _complete(data, "JPEG"):
         return False
-    try:
-        with Image.open(io.BytesIO(data)) as im:
-            return im.mode in ("RGB", "L") and im.format == "JPEG"
-    except Exception:
-        return False
+    header = _jpeg_header(data)
+    return header is not None and header[0] in ("RGB", "L")
 
 
 def export_thumbnails(dataset, ids: Iterable[int], dest_dir: os.PathLike | str,

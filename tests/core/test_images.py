@@ -225,11 +225,12 @@ def test_export_thumbnails_only_writes_missing(damaged, tmp_path):
     assert not [p for p in dest.iterdir() if p.name.startswith(".")]
 
 
-def test_too_large_image_is_refused(tmp_path, monkeypatch):
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "GIF"])
+def test_too_large_image_is_refused(tmp_path, monkeypatch, fmt):
     monkeypatch.setattr(images, "MAX_PIXELS", 100)
     rng = np.random.default_rng(0)
     buf = io.BytesIO()
-    product_image(rng).save(buf, format="JPEG")
+    product_image(rng).save(buf, format=fmt)
     (tmp_path / "big.jpg").write_bytes(buf.getvalue())
     with pytest.raises(images.UnreadableImage, match="too large"):
         images.decode(tmp_path / "big.jpg")
