@@ -148,11 +148,10 @@ def explore_scatter(sub, coords, frame: pd.DataFrame, *, key: str, title: Option
     options = [c for c in figures.COLOR_BY if c in frame.columns] + list(extra)
     default = color_by if color_by in options else options[0]
     ckey, qkey = f"{key}_color", f"{key}_q"
-    if st.session_state.get(ckey) not in options:
-        st.session_state[ckey] = default
     c1, c2 = st.columns([1, 2])
-    colour = c1.selectbox("Colour by", options, key=ckey)
-    query = c2.text_input("Highlight", key=qkey,
+    colour = c1.selectbox("Colour by", options, index=options.index(default), key=ckey,
+                          bind="query-params")
+    query = c2.text_input("Highlight", key=qkey, bind="query-params",
                           placeholder="a category, article type or name, e.g. Watches, Shoes, Puma")
     mask = match(frame, query)
     if query and not mask.any():

@@ -139,8 +139,15 @@ def hover_scatter(fig: go.Figure, frame: pd.DataFrame, dataset: Dataset, *, key:
         point clicked in this run, else None.
     """
     ids = figures.figure_ids(fig)
-    thumbs.ensure_thumbnails(dataset, ids)
-    data = payload(fig, frame, dataset, height=height, uirevision=key, fields=fields)
+    try:
+        thumbs.ensure_thumbnails(dataset, ids)
+        data = payload(fig, frame, dataset, height=height, uirevision=key, fields=fields)
+    except OSError as exc:
+        st.error(f"The scatter needs to write files under {thumbs.STATIC_DIR.name}/ beside app.py "
+                 f"(thumbnails and the local copy of plotly.js) and could not: {exc}. Make that "
+                 "folder writable by the user running the app, then reload.")
+        st.plotly_chart(fig, key=f"{key}_fallback")
+        return {"selected_ids": [], "clicked_id": None}
     result = _component(
         key=key, data=data, default={"selected": []}, height=height + 10,
         on_selected_change=_noop, on_clicked_change=_noop,
