@@ -57,8 +57,12 @@ st.caption("Points are drawn from the BIC-chosen mixture and turned into images 
 count = st.select_slider("Images per route", [8, 16, 24, 32], 16, key="n_new", bind="query-params")
 ready = all(mixture.realism.is_cached(sub, count, route, None, mixture.DEFAULT_SAMPLE_DIMS, rs)
             for route in mixture.ROUTES)
-if st.button("Generate new products", type="primary", icon=":material/auto_awesome:"):
+
+def _generate() -> None:
     st.session_state["gm_generate"] = True
+
+
+st.button("Generate new products", type="primary", icon=":material/auto_awesome:", on_click=_generate)
 if ready or st.session_state.get("gm_generate"):
     cols = st.columns(2)
     for col, route in zip(cols, mixture.ROUTES):

@@ -88,8 +88,32 @@ def _value(key: str):
     return st.session_state.get(key, _DEFAULTS[key])
 
 
+def _ensure_frame() -> None:
+    """Rerun through ``app.py`` when Streamlit ran a page file on its own.
+
+    Streamlit treats a ``pages/`` folder beside the entrypoint as the old
+    multipage layout until some session has called ``st.navigation``: on a
+    fresh server, a first visit straight to ``/pca`` (a shared link) runs
+    ``pages/pca.py`` alone, without the frame, its sidebar or its settings.
+    Clearing that flag and rerunning makes the router run as on every later
+    visit, on the same page.
+    """
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:  # a Streamlit without that module has no such mode
+        return
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def current() -> Settings:
-    """The settings of this session, as chosen in the sidebar."""
+    """The settings of this session, as chosen in the sidebar.
+
+    Every page calls this first; it also makes sure the page runs inside the
+    frame (see :func:`_ensure_frame`).
+    """
+    _ensure_frame()
     sub = Subsample(
         dataset(),
         fraction=float(_value(KEY_FRACTION)),
