@@ -642,28 +642,38 @@ def download(progress=None, dest: Optional[os.PathLike | str] = None) -> Path:
         config.report(progress, 1.0, f"already downloaded: {dest}")
         return dest
     config.report(progress, 0.0, f"downloading {KAGGLE_HANDLE} from Kaggle (about 600 MB)")
-    try:
-        import kagglehub
-
-        fetched = Path(kagglehub.dataset_download(KAGGLE_HANDLE))
-    except Exception as exc:  # kagglehub raises many kinds; all mean the same to a user
-        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise DatasetError(
-            f"could not download {KAGGLE_HANDLE} ({detail[:160]}); downloading needs the network "
-            f"to reach kaggle.com. Without it, copy the dataset to a folder and pass it with "
-            f"--data DIR or set {config.DATA_ENV}, or run without data to use the demo set"
-        ) from None
-    root = _layout_root(fetched)
-    if root is None:
-        raise DatasetError(f"the downloaded files at {fetched} do not hold styles.csv and images/")
-    config.report(progress, 0.5, f"copying into {dest}")
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.parent / f".{dest.name}.{os.getpid()}.{threading.get_ident()}.tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
+    tag = f"{os.getpid()}.{threading.get_ident()}"
+    fetch_dir = dest.parent / f".{dest.name}.{tag}.download"
+    tmp = dest.parent / f".{dest.name}.{tag}.tmp"
     try:
-        tmp.mkdir()
-        shutil.copy2(root / "styles.csv", tmp / "styles.csv")
-        shutil.copytree(root / "images", tmp / "images")
+        try:
+            import kagglehub
+
+            try:  # straight into our folder, not also into kagglehub's own cache
+                fetched = Path(kagglehub.dataset_download(KAGGLE_HANDLE, output_dir=str(fetch_dir)))
+            except TypeError:  # an older kagglehub without output_dir
+                fetched = Path(kagglehub.dataset_download(KAGGLE_HANDLE))
+        except Exception as exc:  # kagglehub raises many kinds; all mean the same to a user
+            text = str(exc).strip()
+            detail = text.splitlines()[0] if text else type(exc).__name__
+            raise DatasetError(
+                f"could not download {KAGGLE_HANDLE} ({detail[:160]}); downloading needs the "
+                f"network to reach kaggle.com. Without it, copy the dataset to a folder and pass "
+                f"it with --data DIR or set {config.DATA_ENV}, or run without data to use the "
+                f"demo set"
+            ) from None
+        root = _layout_root(fetched)
+        if root is None:
+            raise DatasetError(f"the downloaded files at {fetched} do not hold styles.csv and images/")
+        config.report(progress, 0.8, f"moving into {dest}")
+        inside = fetch_dir.resolve()
+        if inside in root.resolve().parents or root.resolve() == inside:
+            os.replace(root, tmp)
+        else:
+            tmp.mkdir()
+            shutil.copy2(root / "styles.csv", tmp / "styles.csv")
+            shutil.copytree(root / "images", tmp / "images")
         try:
             os.replace(tmp, dest)
         except OSError:
@@ -671,5 +681,6 @@ def download(progress=None, dest: Optional[os.PathLike | str] = None) -> Path:
                 raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(fetch_dir, ignore_errors=True)
     config.report(progress, 1.0, f"dataset ready at {dest}")
     return dest

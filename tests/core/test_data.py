@@ -357,3 +357,18 @@ def test_download_copies_the_nested_archive(tmp_path, monkeypatch):
     assert data.resolve_dataset().kind == "downloaded"
     # a second call finds it and does not download again
     assert data.download() == path and calls == [data.KAGGLE_HANDLE]
+
+
+def test_download_into_output_dir_is_moved_not_copied(monkeypatch):
+    import kagglehub
+
+    def fake(handle, output_dir=None, **kw):
+        make_dataset(Path(output_dir) / "myntradataset", n_good=2, damaged=False)
+        (Path(output_dir) / "extra.txt").write_text("not part of the layout")
+        return output_dir
+
+    monkeypatch.setattr(kagglehub, "dataset_download", fake)
+    path = data.download()
+    assert sorted(p.name for p in path.iterdir()) == ["images", "styles.csv"]
+    assert not [p for p in path.parent.iterdir() if p.name.startswith(".")]
+    assert len(data.read_styles(path / "styles.csv")[0]) == 2
