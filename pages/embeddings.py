@@ -1,3 +1,163 @@
+"""Embeddings: the subsample in two dimensions by PCA, t-SNE, LLE, MDS or UMAP."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
 import streamlit as st
 
-st.info("This page is being written.")
+from core import figures, pca
+from ui import progress, state, thumbs
+from ui.explore import explore_scatter
+from ui.scatter import hover_scatter
+
+LABELS = {"pca": "PCA", "tsne": "t-SNE", "lle": "LLE", "mds": "MDS", "umap": "UMAP"}
+VIEWS = ["Scatter", "Thumbnails", "Thumbnails + categories", "Compare methods", "Export"]
+#: Which parameters each method reads (the others are not shown for it).
+PARAMS = {"pca": (), "tsne": ("perplexity", "n_iter", "n_input"), "lle": ("n_neighbors", "n_input"),
+          "mds": ("n_iter", "n_input"), "umap": ("n_neighbors", "n_input")}
+
+try:
+    from core import manifold
+except ImportError:  # the analysis layer without its embeddings module: PCA only
+    manifold = None
+
+settings = state.current()
+sub = settings.sub
+frame = sub.frame()
+
+st.title("Embeddings")
+st.caption(f"{len(frame):,} products of the subsample placed in two dimensions so that "
+           "similar pictures land close together.")
+
+methods = [m for m in manifold.METHODS if m in LABELS] if manifold is not None else ["pca"]
+top = st.columns([2, 3])
+method = top[0].segmented_control("Method", methods, default="tsne" if "tsne" in methods else methods[0],
+                                  format_func=LABELS.get, key="emb_method", bind="query-params",
+                                  required=True)
+with top[1].popover("Parameters", icon=":material/tune:"):
+    perplexity = st.slider("t-SNE perplexity", 5, 100, 30, key="emb_perplexity",
+                           bind="query-params", help="Roughly the number of neighbours each point keeps close.")
+    n_neighbors = st.slider("Neighbours (LLE, UMAP)", 5, 100, 15, key="emb_neighbors",
+                            bind="query-params")
+    n_iter = st.select_slider("Iterations (t-SNE, MDS)", [250, 500, 750, 1000, 1500, 2000], 750,
+                              key="emb_iter", bind="query-params")
+    n_input = st.select_slider("Input dimensions (PCA components fed to the method)",
+                               [10, 20, 50, 100, 200], 50, key="emb_input", bind="query-params")
+values = {"perplexity": perplexity, "n_neighbors": n_neighbors, "n_iter": n_iter, "n_input": n_input}
+params = {p: values[p] for p in PARAMS.get(method, ())}
+top[1].caption(", ".join(f"{k} = {v}" for k, v in params.items()) or "PCA has no parameters.")
+
+
+class _Projection:
+    """The PCA 2-D projection in the shape of an embedding (when core.manifold is absent)."""
+
+    def __init__(self, coords, seconds):
+        self.coords, self.seconds, self.route = coords, seconds, "PCA 2-D projection"
+
+
+def embed(m: str, p: dict):
+    if manifold is None:
+        import time
+
+        t0 = time.perf_counter()
+        coords, _ = progress.run(pca.projection_2d, sub, settings.random_state,
+                                 label=f"Computing the PCA projection of {len(frame):,} products")
+        return _Projection(coords, time.perf_counter() - t0)
+    return progress.run(manifold.embed, sub, m, random_state=settings.random_state, **p,
+                        label=f"Computing the {LABELS[m]} embedding of {len(frame):,} products")
+
+
+emb = embed(method, params)
+coords = np.asarray(emb.coords)
+route = getattr(emb, "route", None)
+st.caption(f"{LABELS[method]}: {emb.seconds:.1f} s to compute" + (f", route: {route}" if route else "")
+           + ". Axes have no units: only the neighbourhoods mean something.")
+
+tabs = st.tabs(VIEWS, key="emb_view", bind="query-params", on_change="rerun")
+title = f"{LABELS[method]} of {len(frame):,} products"
+
+if tabs[0].open:
+    with tabs[0]:
+        explore_scatter(sub, coords, frame, key=f"emb_{method}", title=title,
+                        random_state=settings.random_state)
+
+for i, with_categories in ((1, False), (2, True)):
+    if tabs[i].open:
+        with tabs[i]:
+            n_img = st.slider("Thumbnails", 30, 400, 150, step=10, key=f"emb_nthumbs{i}",
+                              help="How many pictures are drawn; they are spread so they do not pile up.")
+            thumbs.ensure_thumbnails(sub.dataset, frame["id"].to_numpy())
+            fig = figures.thumbnail_scatter(
+                coords, frame, lambda pid: thumbs.thumb_url(sub.dataset, pid),
+                categories=with_categories, max_images=n_img, title=title, hover_names=False)
+            hover_scatter(fig, frame, sub.dataset, key=f"emb_thumbs{i}_{method}", height=680)
+            st.caption("How to read this: pictures are drawn at their products' positions, one per "
+                       "area; similar-looking products should sit together"
+                       + (", and a frame's colour is the product's category." if with_categories
+                          else "."))
+
+if tabs[3].open:
+    with tabs[3]:
+        if manifold is None:
+            st.warning("The embedding methods are not available in this installation "
+                       "(core.manifold is missing); only the PCA projection is shown.")
+            st.stop()
+        st.markdown("Every method on the same subsample, with quality figures measured the same way.")
+        cached = {m: bool(manifold.embed.is_cached(sub, m, random_state=settings.random_state))
+                  if hasattr(manifold.embed, "is_cached") else True for m in methods}
+        cold = [m for m in methods if not cached[m]]
+        run_all = True
+        if cold:
+            run_all = st.button(f"Compute {', '.join(LABELS[m] for m in cold)} (default parameters)",
+                                key="emb_compute_all", type="primary")
+        if run_all:
+            panels, rows = {}, []
+            for m in methods:
+                e = embed(m, {})
+                q = progress.run(manifold.quality, sub, m, random_state=settings.random_state,
+                                 label=f"Measuring the quality of {LABELS[m]}")
+                panels[m] = np.asarray(e.coords)
+                rows.append({"method": LABELS[m], "trustworthiness": q["trustworthiness"],
+                             "kNN accuracy": q["knn_accuracy"], "silhouette": q["silhouette"],
+                             "seconds": q.get("seconds", e.seconds)})
+            table = pd.DataFrame(rows)
+            st.plotly_chart(figures.quality_bars(table), key="emb_quality")
+            st.caption("How to read this: trustworthiness (0-1) says how far the 10 nearest "
+                       "neighbours in 2-D were neighbours in the pixels; kNN accuracy is how often "
+                       "the 10 nearest 2-D neighbours vote the right masterCategory (5-fold); "
+                       "silhouette (-1 to 1) says how well the categories separate. Higher is "
+                       "better for all three.")
+            st.dataframe(table.style.format({"trustworthiness": "{:.3f}", "kNN accuracy": "{:.1%}",
+                                             "silhouette": "{:.3f}", "seconds": "{:.1f}"}),
+                         hide_index=True)
+            best = table.loc[table["trustworthiness"].idxmax(), "method"]
+            best_knn = table.loc[table["kNN accuracy"].idxmax(), "method"]
+            st.markdown(f"Measured here: **{best}** keeps neighbourhoods best (trustworthiness), "
+                        f"**{best_knn}** separates the categories best (kNN accuracy).")
+            st.plotly_chart(figures.embedding_grid({LABELS[m]: panels[m] for m in methods}, frame),
+                            key="emb_grid")
+            st.caption("How to read this: the same products in every panel, coloured by "
+                       "masterCategory; click a legend entry to hide a category in all panels.")
+        else:
+            st.caption("Methods not yet computed for these settings are computed once, then "
+                       "served from the cache.")
+
+if tabs[4].open:
+    with tabs[4]:
+        default_k = int(st.session_state.get("k", 7))
+        k = st.slider("Clusters (k-means on this embedding)", 2, 15, min(max(default_k, 2), 15),
+                      key="emb_k", bind="query-params")
+        from core import clustering
+
+        labels = clustering.fit_kmeans(coords, k, random_state=settings.random_state)["labels"]
+        out = frame[["id", "productDisplayName", "masterCategory", "subCategory", "articleType"]].copy()
+        out.insert(1, "x", coords[:, 0])
+        out.insert(2, "y", coords[:, 1])
+        out["cluster"] = np.asarray(labels, dtype=int)
+        out["method"] = LABELS[method]
+        st.dataframe(out.head(200), hide_index=True)
+        st.download_button("Download CSV", out.to_csv(index=False).encode(),
+                           file_name=f"embedding_{method}_k{k}.csv", mime="text/csv",
+                           key="emb_download", icon=":material/download:")
+        st.caption(f"{len(out):,} rows: the {LABELS[method]} coordinates, the k-means cluster "
+                   f"(k = {k}, seed {settings.random_state}) and the categories of every product.")
