@@ -84,7 +84,7 @@ def _print_info(info: dict) -> None:
         return ", ".join(str(i) for i in items[:n]) + more
 
     def lines(rows) -> str:
-        return some(f"line {r['line']} (id {r['id']})" for r in rows)
+        return some(f"line {r['line']} (id {r['id'] if r['id'] != '' else 'empty'})" for r in rows)
 
     src, st, im, cl = info["source"], info["styles"], info["images"], info["cleaning"]
     print(f"source: {src['description']}" + ("  [SYNTHETIC DEMO DATA]" if src["is_demo"] else ""))
@@ -92,8 +92,8 @@ def _print_info(info: dict) -> None:
     for note in st["notes"]:
         print(f"  file: {note}")
     if st["recovered"]:
-        print(f"  recovered {st['recovered']:,} row(s) with unquoted commas in the name, lines "
-              f"{some(st['recovered_lines'])}")
+        print(f"  recovered {st['recovered']:,} row(s) with unquoted commas in the name: "
+              + some(f"line {ln} (id {i})" for ln, i in zip(st["recovered_lines"], st["recovered_ids"])))
     for reason, rows in st["repaired_lines"].items():
         print(f"  repaired ({reason}): {len(rows):,}: {lines(rows)}")
     for reason, rows in st["dropped_lines"].items():
@@ -167,8 +167,21 @@ def cmd_train(args) -> int:
     sub = _subsample(args, progress)
     result = train_summary(sub, model=args.model, epochs=args.epochs, seed=args.random_state,
                            progress=progress)
-    _emit(result, args.json, lambda r: print(json.dumps(r, indent=2, default=_json_default)))
+    _emit(result, args.json, _print_train)
     return 0
+
+
+def _print_train(r: dict) -> None:
+    p = r["params"]
+    print(f"model: {r['model']}{' (from the cache)' if r['from_cache'] else ''}")
+    print(f"validation accuracy: {r['val_accuracy']:.2%} on {r['n_val']} images "
+          f"(macro F1 {r['macro_f1']:.3f})")
+    print(f"training: {r['training_seconds']:.1f} s, {r['epochs']} epochs on {r['n_train']} images "
+          f"({r['n_tuning_slice']} held out for tuning)")
+    print(f"parameters: {p['total']:,} ({p['biases']:,} biases)")
+    for name, c in r["per_class"].items():
+        print(f"  {name:15s} precision {c['precision']:.2f}  recall {c['recall']:.2f}  "
+              f"F1 {c['f1']:.2f}  support {c['support']}")
 
 
 def cmd_classify(args) -> int:

@@ -1,0 +1,109 @@
+"""The CLI contract of ``python -m core train`` and ``python -m core classify``.
+
+Runs the real command in a subprocess on a tiny generated dataset in the Kaggle
+layout: JSON lines, exit codes 0 and 2, a training notice on stderr when no
+model is cached, and never a traceback.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from core import config
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _tiny_dataset(folder: Path) -> Path:
+    rng = np.random.default_rng(0)
+    (folder / "images").mkdir(parents=True)
+    rows = []
+    looks = {"Apparel": (200, 30, 30), "Footwear": (30, 30, 200), "Accessories": (30, 160, 30)}
+    pid = 2000
+    for name, colour in looks.items():
+        for _ in range(12):
+            arr = np.full((80, 60, 3), 255, np.uint8)
+            arr[20:60, 15:45] = np.clip(np.array(colour) + rng.integers(-20, 20, 3), 0, 255)
+            Image.fromarray(arr).save(folder / "images" / f"{pid}.jpg", quality=95)
+            rows.append({"id": pid, "gender": "Women", "masterCategory": name, "subCategory": "x",
+                         "articleType": "x", "baseColour": "Blue", "season": "Fall", "year": 2015,
+                         "usage": "Casual", "productDisplayName": f"item {pid}"})
+            pid += 1
+    pd.DataFrame(rows).to_csv(folder / "styles.csv", index=False)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cli")
+    data = _tiny_dataset(root / "data")
+    files = root / "uploads"
+    files.mkdir()
+    Image.new("RGB", (300, 400), (200, 30, 30)).save(files / "red.png")
+    Image.new("RGBA", (500, 500), (30, 30, 200, 255)).save(files / "blue.webp")
+    (files / "notes.txt").write_text("not an image at all\n")
+    (files / "empty.jpg").write_bytes(b"")
+    env = dict(os.environ, FASHION_CACHE_DIR=str(root / "cache"), TF_CPP_MIN_LOG_LEVEL="3")
+    env.pop(config.DATA_ENV, None)
+    return data, files, env
+
+
+def _run(env, *args):
+    return subprocess.run([sys.executable, "-m", "core", *args], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=600)
+
+
+def test_classify_trains_first_then_prints_json_lines_and_exit_2(setup):
+    data, files, env = setup
+    proc = _run(env, "classify", "--data", str(data), "--fraction", "1.0",
+                str(files / "red.png"), str(files / "notes.txt"), str(files / "empty.jpg"),
+                str(files / "missing.jpg"), str(files / "blue.webp"), "--json")
+    assert "Traceback" not in proc.stderr
+    assert proc.returncode == 2, proc.stderr
+    assert "training" in proc.stderr.lower()
+    lines = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [Path(r["path"]).name for r in lines] == ["red.png", "notes.txt", "empty.jpg",
+                                                    "missing.jpg", "blue.webp"]
+    for r in (lines[0], lines[4]):
+        assert r["label"] in config.CATEGORIES
+        assert 0 <= r["confidence"] <= 1
+        assert len(r["top"]) == 3 and r["top"][0][0] == r["label"]
+        assert "error" not in r
+    assert "not an image" in lines[1]["error"]
+    assert "empty" in lines[2]["error"]
+    assert "no such file" in lines[3]["error"]
+    for r in lines[1:4]:
+        assert set(r) == {"path", "error"}
+
+
+def test_classify_all_good_exits_0_from_the_cached_model(setup):
+    data, files, env = setup
+    proc = _run(env, "classify", "--data", str(data), "--fraction", "1.0", str(files / "red.png"))
+    assert proc.returncode == 0, proc.stderr
+    assert "training" not in proc.stderr.lower()
+    assert proc.stdout.startswith(f"{files / 'red.png'}: ")
+
+
+def test_train_prints_accuracy_seconds_and_parameter_counts(setup):
+    data, files, env = setup
+    proc = _run(env, "train", "--data", str(data), "--fraction", "1.0", "--epochs", "1", "--json")
+    assert proc.returncode == 0, proc.stderr
+    r = json.loads(proc.stdout)
+    assert 0 <= r["val_accuracy"] <= 1 and r["training_seconds"] > 0
+    assert r["params"]["total"] > r["params"]["biases"] > 0
+    assert r["epochs"] == 1 and len(r["history"]) == 1
+
+
+def test_bad_arguments_give_one_line_not_a_traceback(setup):
+    data, files, env = setup
+    proc = _run(env, "train", "--data", str(data / "nowhere"), "--fraction", "1.0")
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr and "does not exist" in proc.stderr
