@@ -1,0 +1,658 @@
+"""Two-dimensional embeddings of a subsample and their quality figures.
+
+Five methods: the notebook's PCA, t-SNE, LLE and metric MDS, plus UMAP. The
+non-linear ones run on the subsample's leading PCA scores (:func:`core.pca.transform`),
+which keeps the neighbourhoods they care about and costs a fraction of the
+10,000-pixel input. Every method is measured the same way by :func:`evaluate`,
+so methods, and the notebook's own scikit-learn calls, compare on equal terms:
+
+* trustworthiness (k=10) against the standardized feature matrix, on a fixed
+  random sample of 5,000 points above that size;
+* 5-fold cross-validated k-NN (k=10) accuracy of masterCategory on the 2-D
+  coordinates;
+* silhouette of the true labels on the 2-D coordinates (sampled above 5,000).
+
+Metric MDS is stress majorization (SMACOF) written here: a parallel, compiled
+Guttman transform in float32 started from classical MDS (the PCA projection),
+stopped on a relative stress tolerance. Above :data:`MDS_EXACT_MAX` points it
+runs on a random set of landmarks and places every other point by majorizing
+its stress against the fixed landmarks.
+"""
+from __future__ import annotations
+
+import os
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+
+from . import cache, config, pca
+
+METHODS: tuple[str, ...] = ("pca", "tsne", "lle", "mds", "umap")
+DISPLAY_NAMES: dict[str, str] = {
+    "pca": "PCA",
+    "tsne": "t-SNE",
+    "lle": "LLE",
+    "mds": "MDS",
+    "umap": "UMAP",
+}
+#: Parameters each method uses, with their defaults. ``n_input_dims`` is the
+#: number of PCA components fed to the method (``None``: the full features).
+DEFAULTS: dict[str, dict] = {
+    "pca": {},
+    "tsne": {"n_input_dims": 50, "perplexity": 30.0, "n_iter": 750},
+    "lle": {"n_input_dims": 50, "n_neighbors": 15},
+    "mds": {"n_input_dims": 100, "n_iter": 300},
+    "umap": {"n_input_dims": 50, "n_neighbors": 15, "n_iter": None},
+}
+#: Above this many points MDS runs on landmarks.
+MDS_EXACT_MAX = 8000
+#: Landmarks of the scalable MDS route.
+MDS_LANDMARKS = 3000
+#: Quality figures are computed on at most this many points where sampling is needed.
+QUALITY_SAMPLE = 5000
+QUALITY_NEIGHBORS = 10
+
+
+def n_threads() -> int:
+    """CPU cores this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+@dataclass
+class Embedding:
+    """A 2-D embedding of a subsample.
+
+    Attributes
+    ----------
+    coords : ndarray of shape (n_samples, 2), float32
+        Rows in the order of ``sub.frame()``.
+    method : str
+        One of :data:`METHODS`.
+    params : dict
+        The parameters that produced it (only those the method uses).
+    seconds : float
+        Wall time of the cold computation (the PCA it starts from included
+        when that was not cached yet).
+    route : str
+        What ran, e.g. ``"openTSNE BH, 2 threads, on PCA-50"``.
+    extra : dict
+        Method-specific figures (MDS stress and iterations...).
+    """
+
+    coords: np.ndarray
+    method: str
+    params: dict
+    seconds: float
+    route: str
+    extra: dict = field(default_factory=dict)
+
+
+# ----------------------------------------------------------------------------
+# Parameters
+# ----------------------------------------------------------------------------
+def method_params(method: str, *, n_input_dims=..., perplexity=..., n_neighbors=...,
+                  n_iter=...) -> dict:
+    """The parameters ``method`` uses: its defaults, overridden by those given.
+
+    Parameters that ``method`` does not use are dropped, so two calls that
+    differ only in them share one cached result.
+    """
+    if method not in METHODS:
+        raise ValueError(f"unknown embedding method {method!r}; choose one of {', '.join(METHODS)}")
+    given = {"n_input_dims": n_input_dims, "perplexity": perplexity,
+             "n_neighbors": n_neighbors, "n_iter": n_iter}
+    params = dict(DEFAULTS[method])
+    for name, value in given.items():
+        if name in params and value is not ...:
+            params[name] = value
+    if params.get("n_input_dims") is not None:
+        params["n_input_dims"] = int(params["n_input_dims"])
+        if params["n_input_dims"] < 2:
+            raise ValueError(f"n_input_dims must be at least 2 (or None), got {params['n_input_dims']}")
+    if "perplexity" in params:
+        params["perplexity"] = float(params["perplexity"])
+        if params["perplexity"] <= 0:
+            raise ValueError(f"perplexity must be positive, got {params['perplexity']}")
+    if params.get("n_neighbors") is not None:
+        params["n_neighbors"] = int(params["n_neighbors"])
+        if params["n_neighbors"] < 2:
+            raise ValueError(f"n_neighbors must be at least 2, got {params['n_neighbors']}")
+    if params.get("n_iter") is not None:
+        params["n_iter"] = int(params["n_iter"])
+        if params["n_iter"] < 1:
+            raise ValueError(f"n_iter must be positive, got {params['n_iter']}")
+    return params
+
+
+def _input(sub, n_input_dims: Optional[int], random_state: int, progress=None) -> tuple[np.ndarray, str]:
+    if n_input_dims is None:
+        return np.asarray(sub.features(progress=progress), dtype=np.float32), "on the full features"
+    n = len(sub.ids)
+    dims = int(min(n_input_dims, n - 1))
+    return pca.transform(sub, dims, random_state, progress=progress), f"on PCA-{dims}"
+
+
+# ----------------------------------------------------------------------------
+# Array level: the methods
+# ----------------------------------------------------------------------------
+def tsne(Y: np.ndarray, *, perplexity: float = 30.0, n_iter: int = 750,
+         random_state: int = config.DEFAULT_RANDOM_STATE, n_jobs: Optional[int] = None,
+         progress: Optional[config.ProgressFn] = None) -> tuple[np.ndarray, str]:
+    """t-SNE with openTSNE: 250 early-exaggeration iterations then ``n_iter``.
+
+    The total matches scikit-learn's default of 1,000 iterations. Barnes-Hut
+    below 10,000 points, FFT-accelerated interpolation above (openTSNE's
+    rule), PCA initialization.
+
+    Returns
+    -------
+    coords : ndarray of shape (n_samples, 2), float32
+    route : str
+    """
+    from openTSNE import TSNE
+
+    n_jobs = n_jobs or n_threads()
+    n = len(Y)
+    perplexity = float(min(perplexity, max(1.0, (n - 1) / 3.0)))
+    gradient = "fft" if n >= 10000 else "bh"
+    total = 250 + int(n_iter)
+    state = {"done": 0}
+
+    def callback(iteration, error, embedding):
+        state["done"] += 50
+        config.report(progress, state["done"] / total, f"t-SNE iteration {min(state['done'], total)}/{total}")
+        return False
+
+    model = TSNE(
+        n_components=2, perplexity=perplexity, n_iter=int(n_iter), early_exaggeration_iter=250,
+        initialization="pca", metric="euclidean", n_jobs=n_jobs, random_state=random_state,
+        negative_gradient_method=gradient, callbacks=callback, callbacks_every_iters=50,
+        verbose=False,
+    )
+    coords = np.asarray(model.fit(np.ascontiguousarray(Y, dtype=np.float64)), dtype=np.float32)
+    name = "FFT" if gradient == "fft" else "Barnes-Hut"
+    return coords, f"openTSNE {name}, {n_jobs} threads, perplexity {perplexity:g}, {total} iterations"
+
+
+def lle(Y: np.ndarray, *, n_neighbors: int = 15, random_state: int = config.DEFAULT_RANDOM_STATE,
+        n_jobs: Optional[int] = None) -> tuple[np.ndarray, str]:
+    """Standard locally linear embedding (scikit-learn), ``n_neighbors`` neighbours."""
+    from sklearn.manifold import LocallyLinearEmbedding
+
+    n_jobs = n_jobs or n_threads()
+    n_neighbors = int(min(n_neighbors, len(Y) - 1))
+    model = LocallyLinearEmbedding(n_neighbors=n_neighbors, n_components=2,
+                                   random_state=random_state, n_jobs=n_jobs)
+    coords = model.fit_transform(np.asarray(Y, dtype=np.float64)).astype(np.float32)
+    return coords, f"scikit-learn LLE, {n_neighbors} neighbours, {n_jobs} threads"
+
+
+def umap_embed(Y: np.ndarray, *, n_neighbors: int = 15, n_iter: Optional[int] = None,
+               random_state: int = config.DEFAULT_RANDOM_STATE) -> tuple[np.ndarray, str]:
+    """UMAP (umap-learn), seeded, hence single-threaded and reproducible."""
+    import logging
+
+    logging.getLogger("numba").setLevel(logging.WARNING)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import umap
+
+        n_neighbors = int(min(n_neighbors, len(Y) - 1))
+        model = umap.UMAP(n_neighbors=n_neighbors, n_components=2, n_epochs=n_iter,
+                          random_state=random_state, n_jobs=1)
+        coords = np.asarray(model.fit_transform(np.asarray(Y, dtype=np.float32)), dtype=np.float32)
+    return coords, f"umap-learn, {n_neighbors} neighbours, seeded (1 thread)"
+
+
+# --- metric MDS ---------------------------------------------------------------
+_numba_kernels = {}
+
+
+def _kernels():
+    """Compile the SMACOF kernels on first use (numba is a heavy import)."""
+    if _numba_kernels:
+        return _numba_kernels
+    import numba
+
+    @numba.njit(parallel=True, fastmath=True, cache=False)
+    def guttman(D, Z, out):
+        # One Guttman transform Z <- B(Z) Z / n; returns the stress of Z.
+        n = Z.shape[0]
+        stress = np.zeros(n)
+        for i in numba.prange(n):
+            xi = Z[i, 0]
+            yi = Z[i, 1]
+            bx = 0.0
+            by = 0.0
+            s = 0.0
+            for j in range(n):
+                if j == i:
+                    continue
+                dx = xi - Z[j, 0]
+                dy = yi - Z[j, 1]
+                dist = np.sqrt(dx * dx + dy * dy)
+                delta = D[i, j]
+                if dist > 1e-12:
+                    r = delta / dist
+                    bx += r * dx
+                    by += r * dy
+                e = dist - delta
+                s += e * e
+            out[i, 0] = bx / n
+            out[i, 1] = by / n
+            stress[i] = s
+        return stress.sum() / 2.0
+
+    @numba.njit(parallel=True, fastmath=True, cache=False)
+    def place(D, P, Z, n_iter):
+        # Majorize each row's stress against fixed landmarks P; D is (m, L).
+        m = Z.shape[0]
+        L = P.shape[0]
+        for i in numba.prange(m):
+            x = Z[i, 0]
+            y = Z[i, 1]
+            for _ in range(n_iter):
+                sx = 0.0
+                sy = 0.0
+                for l in range(L):
+                    dx = x - P[l, 0]
+                    dy = y - P[l, 1]
+                    dist = np.sqrt(dx * dx + dy * dy)
+                    if dist > 1e-12:
+                        r = D[i, l] / dist
+                        sx += P[l, 0] + r * dx
+                        sy += P[l, 1] + r * dy
+                    else:
+                        sx += P[l, 0]
+                        sy += P[l, 1]
+                x = sx / L
+                y = sy / L
+            Z[i, 0] = x
+            Z[i, 1] = y
+
+    _numba_kernels["guttman"] = guttman
+    _numba_kernels["place"] = place
+    return _numba_kernels
+
+
+def pairwise_distances32(A: np.ndarray, B: Optional[np.ndarray] = None) -> np.ndarray:
+    """Euclidean distances between the rows of ``A`` and ``B`` in float32.
+
+    Through ``|a|^2 + |b|^2 - 2 a.b`` (one matrix product), clipped at 0.
+    """
+    A = np.asarray(A, dtype=np.float32)
+    B = A if B is None else np.asarray(B, dtype=np.float32)
+    sq = np.einsum("ij,ij->i", A, A)[:, None] + np.einsum("ij,ij->i", B, B)[None, :]
+    sq -= 2.0 * (A @ B.T)
+    np.maximum(sq, 0, out=sq)
+    if B is A:
+        np.fill_diagonal(sq, 0)
+    return np.sqrt(sq, out=sq)
+
+
+def smacof(D: np.ndarray, init: np.ndarray, *, max_iter: int = 300, tol: float = 1e-5,
+           progress: Optional[config.ProgressFn] = None) -> tuple[np.ndarray, float, int]:
+    """Metric MDS by stress majorization (SMACOF), from a given start.
+
+    Parameters
+    ----------
+    D : ndarray of shape (n_samples, n_samples)
+        Symmetric target dissimilarities (float32 is enough).
+    init : ndarray of shape (n_samples, 2)
+        Starting configuration, e.g. classical MDS (the PCA projection).
+    max_iter : int, default 300
+    tol : float, default 1e-5
+        Stop when the raw stress falls by less than this fraction of itself
+        in one iteration.
+
+    Returns
+    -------
+    coords : ndarray of shape (n_samples, 2), float32
+    stress : float
+        Raw stress ``sum_{i<j} (d_ij(Z) - D_ij)^2`` of the returned
+        configuration (scikit-learn's unnormalized stress).
+    n_iter : int
+    """
+    k = _kernels()
+    D = np.ascontiguousarray(D, dtype=np.float32)
+    Z = np.ascontiguousarray(init, dtype=np.float64)
+    out = np.empty_like(Z)
+    previous = np.inf
+    it = 0
+    for it in range(1, int(max_iter) + 1):
+        stress = k["guttman"](D, Z, out)  # stress of Z, then out = the update
+        if previous - stress < tol * stress:
+            break
+        previous = stress
+        Z, out = out, Z
+        if it % 10 == 0:
+            config.report(progress, it / max_iter, f"MDS iteration {it}, stress {stress:.4g}")
+    return Z.astype(np.float32), float(stress), it
+
+
+def classical_mds_start(Y: np.ndarray, D: np.ndarray) -> np.ndarray:
+    """Classical MDS of Euclidean distances: the 2-D PCA of ``Y``, rescaled.
+
+    For Euclidean dissimilarities classical MDS equals the PCA projection.
+    The scale is then set to minimize the stress against ``D`` in closed form,
+    which saves SMACOF its first iterations.
+    """
+    Yc = np.asarray(Y, dtype=np.float64) - np.asarray(Y, dtype=np.float64).mean(axis=0)
+    U, s, _ = np.linalg.svd(Yc, full_matrices=False)
+    Z = U[:, :2] * s[:2]
+    dz = pairwise_distances32(Z)
+    scale = float(np.sum(dz * D, dtype=np.float64) / max(np.sum(dz * dz, dtype=np.float64), 1e-30))
+    return Z * scale
+
+
+def mds(Y: np.ndarray, *, n_iter: int = 300, tol: float = 1e-5,
+        random_state: int = config.DEFAULT_RANDOM_STATE, landmarks: int = MDS_LANDMARKS,
+        exact_max: int = MDS_EXACT_MAX,
+        progress: Optional[config.ProgressFn] = None) -> tuple[np.ndarray, str, dict]:
+    """Metric MDS of the rows of ``Y`` (Euclidean dissimilarities).
+
+    Up to ``exact_max`` points: SMACOF on all pairs from a classical start.
+    Above: SMACOF on ``landmarks`` random points, then every other point
+    placed by majorizing its stress against the fixed landmarks.
+
+    Returns
+    -------
+    coords : ndarray of shape (n_samples, 2), float32
+    route : str
+    extra : dict
+        ``stress`` (raw, of the landmarks on the landmark route) and ``n_iter``.
+    """
+    Y = np.asarray(Y, dtype=np.float32)
+    n = len(Y)
+    threads = n_threads()
+    if n <= exact_max:
+        D = pairwise_distances32(Y)
+        Z, stress, it = smacof(D, classical_mds_start(Y, D), max_iter=n_iter, tol=tol,
+                               progress=progress)
+        return Z, (f"SMACOF (float32, compiled, {threads} threads) from classical MDS, "
+                   f"{it} iterations"), {"stress": stress, "n_iter": it}
+    rng = np.random.default_rng(random_state)
+    idx = np.sort(rng.choice(n, size=min(landmarks, n), replace=False))
+    DL = pairwise_distances32(Y[idx])
+    P, stress, it = smacof(DL, classical_mds_start(Y[idx], DL), max_iter=n_iter, tol=tol,
+                           progress=config.scaled(progress, 0, 0.6))
+    place = _kernels()["place"]
+    coords = np.empty((n, 2), dtype=np.float32)
+    P64 = P.astype(np.float64)
+    block = 4096
+    for start in range(0, n, block):
+        Dl = pairwise_distances32(Y[start:start + block], Y[idx]).astype(np.float32)
+        # Start each point at the inverse-distance mean of its 5 nearest landmarks.
+        near = np.argpartition(Dl, 4, axis=1)[:, :5]
+        w = 1.0 / (np.take_along_axis(Dl, near, axis=1) + 1e-6)
+        Z = (np.einsum("ij,ijk->ik", w, P64[near]) / w.sum(axis=1, keepdims=True))
+        Z = np.ascontiguousarray(Z + 1e-3 * rng.standard_normal(Z.shape), dtype=np.float64)
+        place(Dl, P64, Z, 30)
+        coords[start:start + len(Z)] = Z
+        config.report(progress, 0.6 + 0.4 * min(1.0, (start + block) / n),
+                      f"MDS: placing points {min(n, start + block)}/{n}")
+    coords[idx] = P
+    return coords, (f"landmark SMACOF: {len(idx)} random landmarks ({it} iterations), "
+                    f"the rest placed by stress majorization, {threads} threads"), \
+        {"stress": stress, "n_iter": it, "landmarks": int(len(idx))}
+
+
+# ----------------------------------------------------------------------------
+# Quality
+# ----------------------------------------------------------------------------
+def trustworthiness(X: np.ndarray, coords: np.ndarray, n_neighbors: int = 10, *,
+                    X_distances: Optional[np.ndarray] = None) -> float:
+    """Trustworthiness of an embedding, as ``sklearn.manifold.trustworthiness``.
+
+    How far the embedding's ``n_neighbors`` nearest neighbours of each point
+    are from being its neighbours in ``X`` (1: all of them are).
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Ignored when ``X_distances`` is given.
+    coords : ndarray of shape (n_samples, n_components)
+    n_neighbors : int, default 10
+    X_distances : ndarray of shape (n_samples, n_samples), optional
+        Precomputed distances in the input space (any monotone transform of
+        Euclidean distances gives the same ranks).
+
+    Returns
+    -------
+    float
+    """
+    from sklearn.neighbors import NearestNeighbors
+
+    coords = np.asarray(coords, dtype=np.float64)
+    n = len(coords)
+    k = int(n_neighbors)
+    if not k < n / 2:
+        raise ValueError(f"n_neighbors ({k}) should be less than n_samples / 2 ({n / 2})")
+    if X_distances is None:
+        X_distances = pairwise_distances32(X)
+    neighbors = NearestNeighbors(n_neighbors=k).fit(coords).kneighbors(return_distance=False)
+    penalty = 0.0
+    block = max(1, 2_000_000 // (k * n))
+    for start in range(0, n, block):
+        rows = np.arange(start, min(n, start + block))
+        D = np.asarray(X_distances[rows], dtype=np.float32)
+        D[np.arange(len(rows)), rows] = -np.inf  # self is closest of all
+        thr = np.take_along_axis(D, neighbors[rows], axis=1)
+        # rank of j among i's neighbours in X, 1 for the nearest (self excluded)
+        ranks = (D[:, None, :] < thr[:, :, None]).sum(axis=2)
+        excess = ranks - k
+        penalty += float(excess[excess > 0].sum())
+    return float(1.0 - penalty * (2.0 / (n * k * (2.0 * n - 3.0 * k - 1.0))))
+
+
+def knn_accuracy(coords: np.ndarray, labels: np.ndarray, n_neighbors: int = 10,
+                 n_splits: int = 5) -> float:
+    """Mean 5-fold (stratified, unshuffled) cross-validated k-NN accuracy on ``coords``."""
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+    from sklearn.neighbors import KNeighborsClassifier
+
+    with warnings.catch_warnings():
+        # the tiny classes (Home: one row in the whole dataset) have fewer members than folds
+        warnings.simplefilter("ignore", UserWarning)
+        scores = cross_val_score(KNeighborsClassifier(n_neighbors=n_neighbors),
+                                 np.asarray(coords, dtype=np.float64), np.asarray(labels),
+                                 cv=StratifiedKFold(n_splits=n_splits))
+    return float(np.mean(scores))
+
+
+def evaluate(X: Optional[np.ndarray], coords: np.ndarray, labels: np.ndarray, *,
+             n_neighbors: int = QUALITY_NEIGHBORS, sample_size: int = QUALITY_SAMPLE,
+             random_state: int = 0, X_distances: Optional[np.ndarray] = None,
+             sample: Optional[np.ndarray] = None) -> dict:
+    """Quality figures of any 2-D embedding, all measured the same way.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features) or None
+        The standardized features (needed unless ``X_distances`` is given).
+    coords : ndarray of shape (n_samples, 2)
+    labels : ndarray of shape (n_samples,)
+        masterCategory labels.
+    n_neighbors : int, default 10
+    sample_size : int, default 5000
+        Trustworthiness and silhouette use a fixed random sample of this
+        many points when there are more.
+    random_state : int, default 0
+        Seed of the sample.
+    X_distances : ndarray, optional
+        Distances in ``X`` between the sampled points (see :func:`sample_indices`).
+    sample : ndarray of int, optional
+        The sample the distances belong to; by default :func:`sample_indices`.
+
+    Returns
+    -------
+    dict
+        ``trustworthiness``, ``knn_accuracy``, ``silhouette``.
+    """
+    from sklearn.metrics import silhouette_score
+
+    coords = np.asarray(coords, dtype=np.float64)
+    labels = np.asarray(labels)
+    n = len(coords)
+    idx = sample_indices(n, sample_size, random_state) if sample is None else np.asarray(sample)
+    if X_distances is None:
+        X_distances = pairwise_distances32(np.asarray(X)[idx])
+    out = {
+        "trustworthiness": trustworthiness(None, coords[idx], n_neighbors, X_distances=X_distances),
+        "knn_accuracy": knn_accuracy(coords, labels, n_neighbors),
+    }
+    if len(np.unique(labels[idx])) >= 2:
+        out["silhouette"] = float(silhouette_score(coords[idx], labels[idx]))
+    else:
+        out["silhouette"] = float("nan")
+    return out
+
+
+def sample_indices(n_samples: int, sample_size: int = QUALITY_SAMPLE, random_state: int = 0) -> np.ndarray:
+    """The fixed sample the quality figures use: all points, or ``sample_size`` of them, sorted."""
+    if n_samples <= sample_size:
+        return np.arange(n_samples)
+    return np.sort(np.random.default_rng(random_state).choice(n_samples, sample_size, replace=False))
+
+
+def _reference_distances(sub, progress=None) -> np.ndarray:
+    """Cached distances of the quality sample in the standardized feature space."""
+    n = len(sub.ids)
+    idx = sample_indices(n)
+
+    def compute():
+        X = sub.features(progress=progress)
+        return pairwise_distances32(np.asarray(X[idx]))
+
+    return cache.cached_array("manifold.reference_distances", 1,
+                              (sub, QUALITY_SAMPLE, 0), compute)
+
+
+def evaluate_subsample(sub, coords: np.ndarray, progress: Optional[config.ProgressFn] = None) -> dict:
+    """:func:`evaluate` of any coordinates of ``sub`` (e.g. a scikit-learn call's).
+
+    Uses the cached reference distances of ``sub``, so measuring several
+    embeddings of one subsample computes them once.
+    """
+    coords = np.asarray(coords)
+    if coords.shape != (len(sub.ids), 2):
+        raise ValueError(f"coords must have shape ({len(sub.ids)}, 2), got {coords.shape}")
+    D = _reference_distances(sub, progress)
+    return evaluate(None, coords, sub.labels(), X_distances=D,
+                    sample=sample_indices(len(coords)))
+
+
+# ----------------------------------------------------------------------------
+# Subsample level: cached
+# ----------------------------------------------------------------------------
+@cache.memoize("manifold.embed", version=1)
+def _embed(sub, method: str, params: tuple, random_state: int, progress=None) -> Embedding:
+    p = dict(params)
+    t0 = time.perf_counter()
+    extra: dict = {}
+    if method == "pca":
+        coords, var2 = pca.projection_2d(sub, random_state, progress=progress)
+        route = "PCA: first two principal components"
+        extra["variance_2d"] = var2
+    else:
+        step = config.scaled(progress, 0.0, 0.3)
+        Y, where = _input(sub, p.get("n_input_dims"), random_state, step)
+        rest = config.scaled(progress, 0.3, 1.0)
+        config.report(progress, 0.3, f"{DISPLAY_NAMES[method]} {where}")
+        if method == "tsne":
+            coords, route = tsne(Y, perplexity=p["perplexity"], n_iter=p["n_iter"],
+                                 random_state=random_state, progress=rest)
+        elif method == "lle":
+            coords, route = lle(Y, n_neighbors=p["n_neighbors"], random_state=random_state)
+        elif method == "mds":
+            coords, route, extra = mds(Y, n_iter=p["n_iter"], random_state=random_state,
+                                       progress=rest)
+        else:
+            coords, route = umap_embed(Y, n_neighbors=p["n_neighbors"], n_iter=p["n_iter"],
+                                       random_state=random_state)
+        route = f"{route}, {where}"
+    config.report(progress, 1.0, f"{DISPLAY_NAMES[method]} done")
+    return Embedding(coords=np.ascontiguousarray(coords, dtype=np.float32), method=method,
+                     params=p, seconds=time.perf_counter() - t0, route=route, extra=extra)
+
+
+def _embed_args(sub, method, n_input_dims, perplexity, n_neighbors, n_iter, random_state):
+    params = method_params(method, n_input_dims=n_input_dims, perplexity=perplexity,
+                           n_neighbors=n_neighbors, n_iter=n_iter)
+    return sub, method, tuple(sorted(params.items())), int(random_state)
+
+
+def embed(sub, method: str, *, n_input_dims=..., perplexity=..., n_neighbors=..., n_iter=...,
+          random_state: int = config.DEFAULT_RANDOM_STATE,
+          progress: Optional[config.ProgressFn] = None) -> Embedding:
+    """2-D embedding of a subsample by one of :data:`METHODS`, cached.
+
+    Parameters
+    ----------
+    sub : core.data.Subsample
+    method : {"pca", "tsne", "lle", "mds", "umap"}
+    n_input_dims : int or None, optional
+        PCA components fed to the method (``None``: the full standardized
+        features). Default per method in :data:`DEFAULTS` (50; 100 for MDS).
+    perplexity : float, optional
+        t-SNE only; default 30.
+    n_neighbors : int, optional
+        LLE and UMAP; default 15.
+    n_iter : int, optional
+        t-SNE iterations after the 250 of early exaggeration (default 750),
+        MDS's maximum SMACOF iterations (300), UMAP's epochs (its own default).
+    random_state : int, default 42
+    progress : callable, optional
+
+    Returns
+    -------
+    Embedding
+
+    Notes
+    -----
+    Parameters a method does not use are ignored (and do not split the
+    cache). ``embed.is_cached(sub, method, ...)`` tells whether a call would
+    be served from the cache.
+    """
+    args = _embed_args(sub, method, n_input_dims, perplexity, n_neighbors, n_iter, random_state)
+    return _embed(*args, progress=progress)
+
+
+def _embed_is_cached(sub, method, *, n_input_dims=..., perplexity=..., n_neighbors=...,
+                     n_iter=..., random_state=config.DEFAULT_RANDOM_STATE, **_ignored) -> bool:
+    return _embed.is_cached(*_embed_args(sub, method, n_input_dims, perplexity, n_neighbors,
+                                         n_iter, random_state))
+
+
+embed.is_cached = _embed_is_cached
+
+
+@cache.memoize("manifold.quality", version=1)
+def _quality(sub, method: str, params: tuple, random_state: int, progress=None) -> dict:
+    emb = _embed(sub, method, params, random_state, progress=config.scaled(progress, 0, 0.8))
+    out = evaluate_subsample(sub, emb.coords, progress=config.scaled(progress, 0.8, 1.0))
+    out["seconds"] = float(emb.seconds)
+    return out
+
+
+def quality(sub, method: str, *, n_input_dims=..., perplexity=..., n_neighbors=..., n_iter=...,
+            random_state: int = config.DEFAULT_RANDOM_STATE,
+            progress: Optional[config.ProgressFn] = None) -> dict:
+    """Quality figures of :func:`embed`'s result for the same arguments, cached.
+
+    Returns
+    -------
+    dict
+        ``trustworthiness`` (k=10, against the standardized features, on a
+        fixed sample of 5,000 above that size), ``knn_accuracy`` (5-fold
+        k-NN, k=10, masterCategory), ``silhouette`` (true labels, same
+        sample), ``seconds`` (the embedding's cold time).
+    """
+    args = _embed_args(sub, method, n_input_dims, perplexity, n_neighbors, n_iter, random_state)
+    return _quality(*args, progress=progress)
