@@ -23,6 +23,7 @@ and :func:`scan` lists them under ``converted``.
 from __future__ import annotations
 
 import io
+import logging
 import os
 import threading
 from pathlib import Path
@@ -33,6 +34,8 @@ import numpy as np
 from PIL import Image
 
 from . import cache, config
+
+logger = logging.getLogger(__name__)
 
 _PIL_FILTERS = {
     "bicubic": Image.Resampling.BICUBIC,
@@ -278,7 +281,7 @@ def _decode_rows(images_dir: str, ids: np.ndarray, start: int, out_path: Optiona
                  image_size: int, color: bool, resample: str, inspect: bool) -> tuple:
     """Decode ``ids`` and write their rows ``start:start+len(ids)`` of ``out_path``.
 
-    Returns ``(n_done, {id: reason} of unreadable files, {note: [ids]})``.
+    Returns ``(start, n_done, {id: reason} of unreadable files, {note: [ids]})``.
     Unreadable rows are left as zeros. Runs in a worker process.
     """
     cv2.setNumThreads(1)
@@ -311,7 +314,7 @@ def _decode_rows(images_dir: str, ids: np.ndarray, start: int, out_path: Optiona
         if out is not None:
             out.flush()
             del out
-    return len(ids), failed, notes
+    return start, len(ids), failed, notes
 
 
 def _n_jobs(n_jobs: Optional[int]) -> int:
@@ -343,19 +346,29 @@ def _decode_pass(dataset, ids: np.ndarray, out_path: Optional[Path], image_size:
     done = 0
     what = "checking and decoding images" if inspect else "decoding images"
     config.report(progress, 0.0, f"{what} ({n:,}, {jobs} process{'es' if jobs > 1 else ''})")
+    finished: set[int] = set()
+
+    def collect(results) -> None:
+        nonlocal done
+        for start, n_done, f, nt in results:
+            finished.add(start)
+            failed.update(f)
+            for k, v in nt.items():
+                notes.setdefault(k, []).extend(v)
+            done += n_done
+            config.report(progress, done / max(n, 1), f"{what}: {done:,}/{n:,}")
+
     if jobs > 1:
         from joblib import Parallel, delayed
 
-        results = Parallel(n_jobs=jobs, backend="loky", return_as="generator_unordered",
-                           batch_size=1)(delayed(_decode_rows)(*t) for t in tasks)
-    else:
-        results = (_decode_rows(*t) for t in tasks)
-    for n_done, f, nt in results:
-        failed.update(f)
-        for k, v in nt.items():
-            notes.setdefault(k, []).extend(v)
-        done += n_done
-        config.report(progress, done / max(n, 1), f"{what}: {done:,}/{n:,}")
+        try:
+            collect(Parallel(n_jobs=jobs, backend="loky", return_as="generator_unordered",
+                             batch_size=1)(delayed(_decode_rows)(*t) for t in tasks))
+        except (OSError, RuntimeError, ImportError) as exc:
+            # A pool that cannot start or loses a worker (a container without
+            # /dev/shm, memory pressure) must not make the data unusable.
+            logger.warning("parallel decoding failed (%s); finishing in this process", exc)
+    collect(_decode_rows(*t) for t in tasks if t[2] not in finished)
     return failed, {k: sorted(v) for k, v in sorted(notes.items())}
 
 

@@ -139,13 +139,33 @@ def test_parallel_pass_equals_serial(tmp_path, monkeypatch):
     np.testing.assert_array_equal(images.pixels(ds, serial["readable"]), px_serial)
 
 
-def test_pixels_are_memory_mapped_from_the_cache(damaged):
-    ds, _ = damaged
+def test_pool_failure_falls_back_to_one_process(tmp_path, monkeypatch):
+    import joblib
+
+    make_dataset(tmp_path, n_good=12)
+    ds = data.open_dataset(tmp_path)
+    monkeypatch.setattr(images, "_PARALLEL_MIN", 1)
+    monkeypatch.setattr(images, "_CHUNK", 5)
+
+    def broken(*args, **kwargs):
+        raise OSError("no /dev/shm here")
+
+    monkeypatch.setattr(joblib, "Parallel", broken)
+    found = images.scan(ds, n_jobs=2)
+    assert len(found["readable"]) == len(images.scan.uncached(ds)["readable"]) > 0
+    px = images.pixels(ds, found["readable"][:3])
+    np.testing.assert_array_equal(px[1], images.decode(ds.image_path(found["readable"][1])).ravel())
+
+
+def test_pixels_are_memory_mapped_from_the_cache(tmp_path):
+    make_dataset(tmp_path, n_good=8, damaged=False)
+    ds = data.open_dataset(tmp_path)
     ids = images.scan(ds)["readable"]
-    first = images.pixels(ds, ids)
-    # the cached matrix was written during the scan; a second call reads it back
-    assert images.pixels.__module__ == "core.images"
-    np.testing.assert_array_equal(images.pixels(ds, ids), first)
+    run = images.pixels(ds, ids)
+    assert isinstance(run, np.memmap) and not run.flags.writeable
+    picked = images.pixels(ds, ids[::-1])
+    assert not isinstance(picked, np.memmap)
+    np.testing.assert_array_equal(picked, np.asarray(run)[::-1])
 
 
 def test_empty_dataset(tmp_path):
