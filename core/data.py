@@ -12,6 +12,8 @@ import csv
 import hashlib
 import os
 import re
+import shutil
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
@@ -442,7 +444,8 @@ def load_styles(dataset: Dataset) -> tuple[pd.DataFrame, dict]:
 class Subsample:
     """The notebook's prepared subsample and the image settings of its features.
 
-    The frame is: rows with any null dropped, then
+    The frame is: rows with any null dropped (and rows of no known
+    masterCategory, see :func:`clean_styles`), then
     ``df.sample(frac=1, random_state=seed).sample(frac=fraction, random_state=seed)``,
     then rows with a readable image kept.
 
@@ -634,9 +637,6 @@ def download(progress=None, dest: Optional[os.PathLike | str] = None) -> Path:
         One line saying what failed (usually: no network) and how else to
         provide the data.
     """
-    import shutil
-    import threading
-
     dest = Path(dest) if dest is not None else downloaded_dir()
     if _layout_root(dest) is not None:
         config.report(progress, 1.0, f"already downloaded: {dest}")
