@@ -624,15 +624,19 @@ def reconstruct(sub, indices, n_components: int, random_state: int = config.DEFA
     k = int(n_components)
     if idx.size and (idx.min() < 0 or idx.max() >= dec.n_samples):
         raise IndexError(f"indices must be in [0, {dec.n_samples}), got {idx.min()}..{idx.max()}")
-    X = sub.features()
-    originals = np.asarray(X[idx], dtype=np.float32)
+    from . import images
+
+    # Only the chosen rows are read: the slider never touches the whole matrix.
+    raw = images.pixels(sub.dataset, np.asarray(sub.ids)[idx], sub.image_size, sub.color,
+                        sub.resample)
+    pmean, pstd = _pixel_scale(sub)
+    originals = ((raw.astype(np.float32) - pmean) / pstd).astype(np.float32)
     recon = np.asarray(dec.scores[idx, :k]) @ np.asarray(dec.components_[:k]) + dec.mean_
     errors = ((originals - recon) ** 2).mean(axis=1)
     n, d = dec.n_samples, dec.mean_.shape[0]
     residual = float(np.sum(dec.eigenvalues[k:])) + max(
         0.0, dec.total_variance - float(np.sum(dec.eigenvalues)))
     mean_error = residual * (n - 1) / (n * d)
-    pmean, pstd = _pixel_scale(sub)
     shape = (sub.image_size, sub.image_size, 3) if sub.color else (sub.image_size, sub.image_size)
 
     def to_pixels(z):
@@ -641,7 +645,7 @@ def reconstruct(sub, indices, n_components: int, random_state: int = config.DEFA
     return {
         "originals": originals.reshape((-1,) + shape),
         "reconstructions": recon.astype(np.float32).reshape((-1,) + shape),
-        "originals_pixels": to_pixels(originals).reshape((-1,) + shape),
+        "originals_pixels": np.asarray(raw, dtype=np.uint8).reshape((-1,) + shape),
         "reconstructions_pixels": to_pixels(recon).reshape((-1,) + shape),
         "errors": errors.astype(np.float64),
         "mean_error": float(mean_error),
