@@ -503,7 +503,7 @@ def null_counts(before, after, title: str | None = "Missing values per column") 
         go.Bar(x=list(after.index), y=after.to_numpy(), name="after cleaning",
                marker_color="#0072B2", text=after.to_numpy(), textposition="outside"),
     ])
-    fig.update_yaxes(title="missing values")
+    fig.update_yaxes(title="missing values", rangemode="tozero")
     return _layout(fig, title, barmode="group")
 
 
@@ -864,7 +864,7 @@ def density_contours(xx, yy, nll, means=None, regions=None, coords=None, categor
     fig = go.Figure(go.Contour(
         x=np.asarray(xx), y=np.asarray(yy), z=shifted, name="-log likelihood", colorscale="Viridis",
         reversescale=True, ncontours=15, opacity=0.55, contours=dict(coloring="fill", showlines=True),
-        colorbar=dict(title="log10(NLL - min + 1)", len=0.6, y=0.3),
+        colorbar=dict(title=dict(text="log NLL", side="right")),
         customdata=nll, hovertemplate="NLL %{customdata:.2f}<extra></extra>",
     ))
     if regions is not None:
@@ -886,4 +886,6 @@ def density_contours(xx, yy, nll, means=None, regions=None, coords=None, categor
                                              line=dict(width=2, color="black"))))
     fig.update_xaxes(title="dimension 1")
     fig.update_yaxes(title="dimension 2")
-    return _layout(fig, title, legend=dict(itemsizing="constant"))
+    # The colour bar takes the right edge; the legend goes under the plot.
+    return _layout(fig, title, height=560,
+                   legend=dict(itemsizing="constant", orientation="h", y=-0.15, x=0, yanchor="top"))

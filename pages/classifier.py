@@ -45,8 +45,12 @@ def _train() -> dict:
 
 info = classifier.train(train_sub, preset) if trained else None
 if info is None:
-    cost = ("about 5 minutes on 2 CPU cores for the 10% subsample" if preset == "default"
-            else "over an hour: the notebook's model is large and slow")
+    if preset == "seed":
+        cost = "over an hour: the notebook's model is large and slow"
+    elif scope == "all":
+        cost = "about 20 to 30 minutes on 2 CPU cores"
+    else:
+        cost = f"about {max(1, round(5 * sub.fraction / 0.1))} minutes on 2 CPU cores"
     st.info(f"No {preset} model is trained on {SCOPES[scope]} yet. Training takes {cost}; "
             "uploads below train it first if needed.", icon=":material/model_training:")
     if st.button("Train now", type="primary", icon=":material/play_arrow:"):

@@ -17,8 +17,8 @@ SPACES = {
     "embedding:lle": "LLE 2-D",
     "embedding:mds": "MDS 2-D",
 }
-ROUTE_NAMES = {"2d": "the notebook's route: mixture on PCA 2-D",
-               "pca": f"mixture on {mixture.DEFAULT_SAMPLE_DIMS} PCA components"}
+ROUTE_NAMES = {"2d": "The notebook's route: a mixture on PCA 2-D",
+               "pca": f"A mixture on {mixture.DEFAULT_SAMPLE_DIMS} PCA components"}
 
 st.title("Gaussian mixture")
 space = st.selectbox("Input space", list(SPACES), format_func=SPACES.get, key="gm_space",
@@ -29,7 +29,7 @@ frame = progress.run(sub.frame, label="Preparing the subsample")
 sweep = progress.run(mixture.bic_sweep, sub, space, (1, 10), rs, label="Mixtures of 1..10 components")
 n = st.slider("Components", 1, 10, int(sweep["bic_k"]), key="components", bind="query-params",
               help=f"Mixture size for the density below; BIC picks {sweep['bic_k']}.")
-left, right = st.columns([2, 3])
+left, right = st.columns([2, 3], gap="medium")
 with left:
     st.plotly_chart(figures.information_criteria(sweep["n"], sweep["bic"], sweep["aic"], sweep["bic_k"]),
                     key="bic")
@@ -46,14 +46,14 @@ with right:
                                              ids=frame["id"].to_numpy(), weights=dens["weights"],
                                              title=f"Density of {n} Gaussian components on {SPACES[space]}"),
                     key="density")
-    st.caption("How to read this: contours of the negative log-likelihood (darker = denser), dashed "
+    st.caption("How to read this: contours of the negative log-likelihood on a log scale (yellow = dense, purple = empty), dashed "
                "lines split the plane by most likely component, crosses mark the means with their weights.")
 
 # --- Generated products ----------------------------------------------------------------
 st.subheader("New products drawn from the mixture")
 st.caption("Points are drawn from the BIC-chosen mixture and turned into images by the PCA inverse "
            "transform. The notebook's route keeps two components (a third of the variance), so its "
-           "images are blurry averages; a mixture on 50 components keeps much more detail.")
+           "images are blurry averages; a mixture on more components keeps more detail.")
 count = st.select_slider("Images per route", [8, 16, 24, 32], 16, key="n_new", bind="query-params")
 ready = all(mixture.realism.is_cached(sub, count, route, None, mixture.DEFAULT_SAMPLE_DIMS, rs)
             for route in mixture.ROUTES)
@@ -68,16 +68,16 @@ if ready or st.session_state.get("gm_generate"):
     for col, route in zip(cols, mixture.ROUTES):
         with col:
             gen = progress.run(mixture.sample_images, sub, count, route, None, mixture.DEFAULT_SAMPLE_DIMS, rs,
-                               label=f"Generating with {ROUTE_NAMES[route]}")
+                               label=f"Generating new products. {ROUTE_NAMES[route]}")
             real = progress.run(mixture.realism, sub, count, route, None, mixture.DEFAULT_SAMPLE_DIMS, rs,
                                 label="Measuring the distance to real products")
-            st.markdown(f"**{ROUTE_NAMES[route].capitalize()}** ({gen['n_components']} components)")
+            st.markdown(f"**{ROUTE_NAMES[route]}** ({gen['n_components']} Gaussian components, chosen by BIC)")
             st.metric("Mean distance to the nearest real image", f"{real['mean_distance']:.1f}",
                       help="Euclidean distance in the standardized feature space; lower = more like "
                            "a real product.")
             st.plotly_chart(figures.image_grid(list(gen["images"]), n_cols=8,
                                                titles=[f"{d:.0f}" for d in real["distances"]],
-                                               tile_px=70),
+                                               tile_px=85),
                             key=f"gen_{route}")
     st.caption("How to read this: each tile is a generated product; its number is the distance to the "
                "closest real image of the subsample (lower = more realistic).")

@@ -39,7 +39,7 @@ c4.metric("Rows with a null", f"{cleaning['dropped_null']:,}",
           help="Dropped by the notebook's dropna()"
                + (f"; {cleaning['dropped_unknown_category']} more of no known category"
                   if cleaning.get("dropped_unknown_category") else "") + ".")
-c5.metric("Images missing / unreadable", f"{imgs['missing']:,} / {imgs['unreadable']:,}",
+c5.metric("Images missing / bad", f"{imgs['missing']:,} / {imgs['unreadable']:,}",
           help="Rows without an image file / files that do not decode; both are left out.")
 c6.metric("Subsample", f"{len(frame):,}",
           help=f"{sub.fraction:.0%} of the {cleaning['rows_after']:,} clean rows (seed {sub.seed}), "

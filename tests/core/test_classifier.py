@@ -276,3 +276,16 @@ def test_classify_images_mixes_answers_and_errors(tiny, monkeypatch):
     assert len(results[0]["top"]) == 3 and len(results[0]["neighbors"]) == 4
     assert results[0]["top"][0][1] >= results[0]["top"][1][1] >= results[0]["top"][2][1]
     assert results[1] == {"name": "empty.jpg", "error": "empty.jpg: the file is empty"}
+
+
+def test_upload_lands_where_its_catalogue_image_is_on_the_pca_map(tiny):
+    from core import pca
+
+    coords, _ = pca.projection_2d(tiny)
+    x = np.asarray(classifier.dataset_images(tiny))[:6]
+    pos = classifier.pca_position(tiny, x)
+    assert pos.shape == (6, 2)
+    spread = np.ptp(coords, axis=0)
+    # The same photo through the upload route lands on its own point (JPEG
+    # decoders may differ by a grey level here and there).
+    np.testing.assert_allclose(pos, coords[:6], atol=0.02 * spread.max())
