@@ -342,6 +342,11 @@ def read_styles(path: os.PathLike | str) -> tuple[pd.DataFrame, StylesReport]:
             continue
         report.rows_read += 1
         fields, stray = _split_fields(line)
+        joined = len(fields) > width
+        if joined:  # the name held unquoted commas: its pieces are rejoined
+            extra = len(fields) - width
+            fields = (fields[:name_at] + [",".join(fields[name_at:name_at + extra + 1])]
+                      + fields[name_at + extra + 1:])
         raw_id = fields[id_at].strip().strip('"') if id_at < len(fields) else ""
         m = _ID_RE.match(raw_id)
         if m is None:
@@ -354,10 +359,7 @@ def read_styles(path: os.PathLike | str) -> tuple[pd.DataFrame, StylesReport]:
         seen.add(pid)
         if stray:
             report.repaired.setdefault("stray quote", []).append((lineno, pid))
-        if len(fields) > width:
-            extra = len(fields) - width
-            fields = (fields[:name_at] + [",".join(fields[name_at:name_at + extra + 1])]
-                      + fields[name_at + extra + 1:])
+        if joined:
             report.recovered.append(pid)
             report.recovered_lines.append(lineno)
         elif len(fields) < width:

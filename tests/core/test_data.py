@@ -372,3 +372,23 @@ def test_download_into_output_dir_is_moved_not_copied(monkeypatch):
     assert sorted(p.name for p in path.iterdir()) == ["images", "styles.csv"]
     assert not [p for p in path.parent.iterdir() if p.name.startswith(".")]
     assert len(data.read_styles(path / "styles.csv")[0]) == 2
+
+
+def test_columns_in_another_order_with_an_extra_column(tmp_path):
+    text = ("productDisplayName,id,gender,masterCategory,subCategory,articleType,baseColour,"
+            "season,year,usage,link\n"
+            "Puma Men, Blue Tee,7,Men,Apparel,Topwear,Tshirts,Blue,Summer,2012,Casual,http://x\n"
+            "Plain Tee,8,Men,Apparel,Topwear,Tshirts,Blue,Summer,2012,Casual,http://y\n")
+    (tmp_path / "styles.csv").write_text(text)
+    df, report = data.read_styles(tmp_path / "styles.csv")
+    assert list(df.columns) == list(config.STYLE_COLUMNS)
+    assert df["productDisplayName"].tolist() == ["Puma Men, Blue Tee", "Plain Tee"]
+    assert df["id"].tolist() == [7, 8] and report.recovered == [7]
+    assert df["usage"].tolist() == ["Casual", "Casual"]
+
+
+def test_old_mac_line_endings(tmp_path):
+    text = HEADER + "\r1,Men,Apparel,Topwear,Tshirts,Blue,Summer,2012,Casual,A\r2,Men,Apparel,Topwear,Tshirts,Blue,Summer,2012,Casual,B\r"
+    (tmp_path / "styles.csv").write_text(text, newline="")
+    df, _ = data.read_styles(tmp_path / "styles.csv")
+    assert df["id"].tolist() == [1, 2]
