@@ -29,4 +29,10 @@ page = st.navigation(PAGES, position="sidebar")
 settings = state.sidebar()
 if settings is None:
     st.stop()
-page.run()
+try:
+    page.run()
+except Exception as exc:  # st.rerun / st.stop are BaseExceptions and pass through
+    st.error(f"This page could not be drawn: {exc}\n\nTry other settings in the sidebar; if the "
+             "problem stays, the details below say where it happened.", icon=":material/error:")
+    with st.expander("Details"):
+        st.exception(exc)
