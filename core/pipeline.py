@@ -32,13 +32,17 @@ def _step_progress(progress: Optional[config.ProgressFn], start: float, stop: fl
                    label: str) -> Optional[config.ProgressFn]:
     """A sub-step callback that moves the bar but always reports the step's own label.
 
-    The CLI prints one line per new message, so this keeps it to one line per step.
+    The CLI prints one line per new message, so this keeps it to one line per
+    step; a step made of several calls each reporting 0..1 never moves the bar
+    backwards.
     """
     if progress is None:
         return None
+    seen = [start]
 
     def _inner(fraction: float, _message: str) -> None:
-        progress(start + (stop - start) * min(1.0, max(0.0, fraction)), label)
+        seen[0] = max(seen[0], start + (stop - start) * min(1.0, max(0.0, fraction)))
+        progress(seen[0], label)
 
     return _inner
 
@@ -95,7 +99,9 @@ def warm(sub, random_state: int = config.DEFAULT_RANDOM_STATE,
         n = min(state["n95"], len(pca.spectrum(sub)["cumulative"]))
         pca.fit(sub, int(n), random_state, progress=p)
         pca._pixel_scale(sub)
-        pca.transform(sub, clustering.DEFAULT_PCA_DIMS, random_state, progress=p)
+        # The 50-component scores behind k-means on "pca50" and the detail
+        # card's neighbours (fewer on a set too small to have 50).
+        pca.transform(sub, min(clustering.DEFAULT_PCA_DIMS, len(sub.ids) - 1), random_state, progress=p)
 
     def embedding(method):
         def run(p):
