@@ -156,8 +156,26 @@ def cmd_warm(args) -> int:
     progress = _progress_printer()
     sub = _subsample(args, progress)
     result = warm(sub, random_state=args.random_state, progress=progress)
-    _emit(result, args.json, lambda r: print(json.dumps(r, indent=2, default=_json_default)))
+    _emit(result, args.json, _print_warm)
     return 0
+
+
+def _print_warm(r: dict) -> None:
+    d = r.get("dataset", {})
+    print(f"data: {d.get('source')}, {d.get('rows')} products (fraction {d.get('fraction')})")
+    print(f"PCA: {r['n_components_95']} components for 95% of the variance; "
+          f"the 2-D projection keeps {r['variance_2d']:.2f}%")
+    print("embeddings:       seconds  trustworthiness  k-NN accuracy  silhouette")
+    for method, e in r.get("embeddings", {}).items():
+        print(f"  {method:<14} {e['seconds']:8.1f}  {e['trustworthiness']:15.3f}  "
+              f"{e['knn_accuracy']:13.3f}  {e['silhouette']:10.3f}")
+    print(f"k-means: elbow k = {r['elbow_k']} ({r.get('elbow_rule')}), "
+          f"best silhouette k = {r['silhouette_k']}")
+    print(f"Gaussian mixture: BIC picks {r['bic_k']} components (AIC {r.get('aic_k')})")
+    for route, g in r.get("generated", {}).items():
+        print(f"  generated ({route} route, {g['n_components']} components in {g['dims']} dims): "
+              f"{g['mean_distance']:.1f} to the nearest real image")
+    print(f"done in {r['seconds']:.1f} s")
 
 
 def cmd_train(args) -> int:
