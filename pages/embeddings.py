@@ -5,21 +5,15 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core import figures, pca
+from core import figures, manifold
 from ui import progress, state, thumbs
 from ui.explore import explore_scatter
 from ui.scatter import hover_scatter
 
-LABELS = {"pca": "PCA", "tsne": "t-SNE", "lle": "LLE", "mds": "MDS", "umap": "UMAP"}
+LABELS = dict(manifold.DISPLAY_NAMES)
 VIEWS = ["Scatter", "Thumbnails", "Thumbnails + categories", "Compare methods", "Export"]
-#: Which parameters each method reads (the others are not shown for it).
-PARAMS = {"pca": (), "tsne": ("perplexity", "n_iter", "n_input"), "lle": ("n_neighbors", "n_input"),
-          "mds": ("n_iter", "n_input"), "umap": ("n_neighbors", "n_input")}
-
-try:
-    from core import manifold
-except ImportError:  # the analysis layer without its embeddings module: PCA only
-    manifold = None
+#: Widgets for the parameters a method uses (its defaults come from core.manifold).
+_INPUT_DIMS = [10, 20, 30, 50, 100, 200]
 
 settings = state.current()
 sub = settings.sub
@@ -29,40 +23,38 @@ st.title("Embeddings")
 st.caption(f"{len(frame):,} products of the subsample placed in two dimensions so that "
            "similar pictures land close together.")
 
-methods = [m for m in manifold.METHODS if m in LABELS] if manifold is not None else ["pca"]
+methods = [m for m in manifold.METHODS if m in LABELS]
 top = st.columns([2, 3])
 method = top[0].segmented_control("Method", methods, default="tsne" if "tsne" in methods else methods[0],
                                   format_func=LABELS.get, key="emb_method", bind="query-params",
                                   required=True)
-with top[1].popover("Parameters", icon=":material/tune:"):
-    perplexity = st.slider("t-SNE perplexity", 5, 100, 30, key="emb_perplexity",
-                           bind="query-params", help="Roughly the number of neighbours each point keeps close.")
-    n_neighbors = st.slider("Neighbours (LLE, UMAP)", 5, 100, 15, key="emb_neighbors",
-                            bind="query-params")
-    n_iter = st.select_slider("Iterations (t-SNE, MDS)", [250, 500, 750, 1000, 1500, 2000], 750,
-                              key="emb_iter", bind="query-params")
-    n_input = st.select_slider("Input dimensions (PCA components fed to the method)",
-                               [10, 20, 50, 100, 200], 50, key="emb_input", bind="query-params")
-values = {"perplexity": perplexity, "n_neighbors": n_neighbors, "n_iter": n_iter, "n_input": n_input}
-params = {p: values[p] for p in PARAMS.get(method, ())}
-top[1].caption(", ".join(f"{k} = {v}" for k, v in params.items()) or "PCA has no parameters.")
-
-
-class _Projection:
-    """The PCA 2-D projection in the shape of an embedding (when core.manifold is absent)."""
-
-    def __init__(self, coords, seconds):
-        self.coords, self.seconds, self.route = coords, seconds, "PCA 2-D projection"
+defaults = manifold.DEFAULTS.get(method, {})
+params: dict = {}
+with top[1].popover("Parameters", icon=":material/tune:", disabled=not defaults):
+    if "perplexity" in defaults:
+        params["perplexity"] = float(st.slider(
+            "Perplexity", 5, 100, int(defaults["perplexity"]), key=f"emb_{method}_perplexity",
+            bind="query-params", help="Roughly how many neighbours each point keeps close."))
+    if "n_neighbors" in defaults:
+        params["n_neighbors"] = st.slider(
+            "Neighbours", 5, 100, int(defaults["n_neighbors"]), key=f"emb_{method}_neighbors",
+            bind="query-params", help="Size of the neighbourhood the method preserves.")
+    if defaults.get("n_iter") is not None:
+        params["n_iter"] = st.slider(
+            "Iterations", 50, 2000, int(defaults["n_iter"]), step=50, key=f"emb_{method}_iter",
+            bind="query-params",
+            help="t-SNE: iterations after early exaggeration; MDS: the most SMACOF iterations.")
+    if defaults.get("n_input_dims") is not None:
+        d0 = int(defaults["n_input_dims"])
+        params["n_input_dims"] = st.select_slider(
+            "Input dimensions", sorted(set(_INPUT_DIMS) | {d0}), d0, key=f"emb_{method}_input",
+            bind="query-params", help="How many leading PCA components the method starts from.")
+shown = manifold.method_params(method, **params)
+top[1].caption(", ".join(f"{k} = {v}" for k, v in shown.items() if v is not None)
+               or "PCA has no parameters.")
 
 
 def embed(m: str, p: dict):
-    if manifold is None:
-        import time
-
-        t0 = time.perf_counter()
-        coords, _ = progress.run(pca.projection_2d, sub, settings.random_state,
-                                 label=f"Computing the PCA projection of {len(frame):,} products")
-        return _Projection(coords, time.perf_counter() - t0)
     return progress.run(manifold.embed, sub, m, random_state=settings.random_state, **p,
                         label=f"Computing the {LABELS[m]} embedding of {len(frame):,} products")
 
@@ -98,13 +90,9 @@ for i, with_categories in ((1, False), (2, True)):
 
 if tabs[3].open:
     with tabs[3]:
-        if manifold is None:
-            st.warning("The embedding methods are not available in this installation "
-                       "(core.manifold is missing); only the PCA projection is shown.")
-            st.stop()
         st.markdown("Every method on the same subsample, with quality figures measured the same way.")
         cached = {m: bool(manifold.embed.is_cached(sub, m, random_state=settings.random_state))
-                  if hasattr(manifold.embed, "is_cached") else True for m in methods}
+                  for m in methods}
         cold = [m for m in methods if not cached[m]]
         run_all = True
         if cold:
