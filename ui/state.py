@@ -74,13 +74,17 @@ def dataset() -> Dataset:
     core.data.DatasetError
         When ``$FASHION_DATA_DIR`` points at something unusable.
     """
-    from core.data import demo_dir
+    from core.data import demo_dir, downloaded_dir
 
     data_env = os.environ.get(config.DATA_ENV, "")
     cache_folder = str(config.cache_dir())
-    if not data_env and not demo_dir().exists():
-        with st.spinner("Generating the demo set (first start only)..."):
-            return _resolve(data_env, cache_folder)
+    if not data_env and not demo_dir().exists() and not downloaded_dir().exists():
+        from core.data import resolve_dataset
+        from ui.progress import task
+
+        # Generated here, outside the cached function, so its progress can be drawn.
+        with task("Generating the demo set (first start only)") as cb:
+            resolve_dataset(progress=cb)
     return _resolve(data_env, cache_folder)
 
 
