@@ -157,8 +157,8 @@ def tsne(Y: np.ndarray, *, perplexity: float = 30.0, n_iter: int = 750,
     """
     from openTSNE import TSNE
 
-    n_jobs = n_jobs or n_threads()
     n = len(Y)
+    n_jobs = n_jobs or (1 if n < 1500 else n_threads())
     perplexity = float(min(perplexity, max(1.0, (n - 1) / 3.0)))
     gradient = "fft" if n >= 10000 else "bh"
     total = 250 + int(n_iter)
@@ -211,74 +211,105 @@ def umap_embed(Y: np.ndarray, *, n_neighbors: int = 15, n_iter: Optional[int] = 
 
 
 # --- metric MDS ---------------------------------------------------------------
-_numba_kernels = {}
+# The kernels are plain functions compiled on first use (numba is a heavy
+# import). ``prange`` is bound to numba's parallel range just before compiling;
+# numba keeps compiled kernels in its on-disk cache beside the source, as
+# Python keeps bytecode, so a new process does not compile them again.
+prange = range
 
 
-def _kernels():
-    """Compile the SMACOF kernels on first use (numba is a heavy import)."""
-    if _numba_kernels:
-        return _numba_kernels
-    import numba
+def _guttman_py(D, Z, out):  # pragma: no cover - compiled by numba
+    # One Guttman transform Z <- B(Z) Z / n; returns the raw stress of Z.
+    n = Z.shape[0]
+    stress = np.zeros(n)
+    for i in prange(n):
+        xi = Z[i, 0]
+        yi = Z[i, 1]
+        bx = 0.0
+        by = 0.0
+        s = 0.0
+        for j in range(n):
+            if j == i:
+                continue
+            dx = xi - Z[j, 0]
+            dy = yi - Z[j, 1]
+            dist = np.sqrt(dx * dx + dy * dy)
+            delta = D[i, j]
+            if dist > 1e-12:
+                r = delta / dist
+                bx += r * dx
+                by += r * dy
+            e = dist - delta
+            s += e * e
+        out[i, 0] = bx / n
+        out[i, 1] = by / n
+        stress[i] = s
+    return stress.sum() / 2.0
 
-    @numba.njit(parallel=True, fastmath=True, cache=False)
-    def guttman(D, Z, out):
-        # One Guttman transform Z <- B(Z) Z / n; returns the stress of Z.
-        n = Z.shape[0]
-        stress = np.zeros(n)
-        for i in numba.prange(n):
-            xi = Z[i, 0]
-            yi = Z[i, 1]
-            bx = 0.0
-            by = 0.0
-            s = 0.0
-            for j in range(n):
-                if j == i:
-                    continue
-                dx = xi - Z[j, 0]
-                dy = yi - Z[j, 1]
+
+def _place_py(D, P, Z, n_iter):  # pragma: no cover - compiled by numba
+    # Majorize each row's stress against fixed landmarks P; D is (m, L).
+    m = Z.shape[0]
+    L = P.shape[0]
+    for i in prange(m):
+        x = Z[i, 0]
+        y = Z[i, 1]
+        for _ in range(n_iter):
+            sx = 0.0
+            sy = 0.0
+            for l in range(L):
+                dx = x - P[l, 0]
+                dy = y - P[l, 1]
                 dist = np.sqrt(dx * dx + dy * dy)
-                delta = D[i, j]
                 if dist > 1e-12:
-                    r = delta / dist
-                    bx += r * dx
-                    by += r * dy
-                e = dist - delta
-                s += e * e
-            out[i, 0] = bx / n
-            out[i, 1] = by / n
-            stress[i] = s
-        return stress.sum() / 2.0
+                    r = D[i, l] / dist
+                    sx += P[l, 0] + r * dx
+                    sy += P[l, 1] + r * dy
+                else:
+                    sx += P[l, 0]
+                    sy += P[l, 1]
+            x = sx / L
+            y = sy / L
+        Z[i, 0] = x
+        Z[i, 1] = y
 
-    @numba.njit(parallel=True, fastmath=True, cache=False)
-    def place(D, P, Z, n_iter):
-        # Majorize each row's stress against fixed landmarks P; D is (m, L).
-        m = Z.shape[0]
-        L = P.shape[0]
-        for i in numba.prange(m):
-            x = Z[i, 0]
-            y = Z[i, 1]
-            for _ in range(n_iter):
-                sx = 0.0
-                sy = 0.0
-                for l in range(L):
-                    dx = x - P[l, 0]
-                    dy = y - P[l, 1]
-                    dist = np.sqrt(dx * dx + dy * dy)
-                    if dist > 1e-12:
-                        r = D[i, l] / dist
-                        sx += P[l, 0] + r * dx
-                        sy += P[l, 1] + r * dy
-                    else:
-                        sx += P[l, 0]
-                        sy += P[l, 1]
-                x = sx / L
-                y = sy / L
-            Z[i, 0] = x
-            Z[i, 1] = y
 
-    _numba_kernels["guttman"] = guttman
-    _numba_kernels["place"] = place
-    return _numba_kernels
+_compiled: dict = {}
+
+
+def _kernel(name: str):
+    """The compiled kernel ``name`` ("guttman" or "place")."""
+    if name not in _compiled:
+        import numba
+
+        globals()["prange"] = numba.prange
+        func = {"guttman": _guttman_py, "place": _place_py}[name]
+        _compiled[name] = numba.njit(parallel=True, fastmath=True, cache=True)(func)
+    return _compiled[name]
+
+
+class _threads:
+    """Run numba kernels on ``n`` threads (one for small inputs: no sync cost)."""
+
+    def __init__(self, n: int):
+        self.n = n
+
+    def __enter__(self):
+        import numba
+
+        self.old = numba.get_num_threads()
+        numba.set_num_threads(max(1, min(self.n, numba.config.NUMBA_NUM_THREADS)))
+        return self
+
+    def __exit__(self, *exc):
+        import numba
+
+        numba.set_num_threads(self.old)
+        return False
+
+
+def _kernel_threads(n_items: int) -> int:
+    return 1 if n_items < 1500 else n_threads()
 
 
 def pairwise_distances32(A: np.ndarray, B: Optional[np.ndarray] = None) -> np.ndarray:
@@ -319,20 +350,21 @@ def smacof(D: np.ndarray, init: np.ndarray, *, max_iter: int = 300, tol: float =
         configuration (scikit-learn's unnormalized stress).
     n_iter : int
     """
-    k = _kernels()
+    guttman = _kernel("guttman")
     D = np.ascontiguousarray(D, dtype=np.float32)
     Z = np.ascontiguousarray(init, dtype=np.float64)
     out = np.empty_like(Z)
     previous = np.inf
     it = 0
-    for it in range(1, int(max_iter) + 1):
-        stress = k["guttman"](D, Z, out)  # stress of Z, then out = the update
-        if previous - stress < tol * stress:
-            break
-        previous = stress
-        Z, out = out, Z
-        if it % 10 == 0:
-            config.report(progress, it / max_iter, f"MDS iteration {it}, stress {stress:.4g}")
+    with _threads(_kernel_threads(len(Z))):
+        for it in range(1, int(max_iter) + 1):
+            stress = guttman(D, Z, out)  # stress of Z, then out = the update
+            if previous - stress < tol * stress:
+                break
+            previous = stress
+            Z, out = out, Z
+            if it % 10 == 0:
+                config.report(progress, it / max_iter, f"MDS iteration {it}, stress {stress:.4g}")
     return Z.astype(np.float32), float(stress), it
 
 
@@ -370,7 +402,7 @@ def mds(Y: np.ndarray, *, n_iter: int = 300, tol: float = 1e-5,
     """
     Y = np.asarray(Y, dtype=np.float32)
     n = len(Y)
-    threads = n_threads()
+    threads = _kernel_threads(n)
     if n <= exact_max:
         D = pairwise_distances32(Y)
         Z, stress, it = smacof(D, classical_mds_start(Y, D), max_iter=n_iter, tol=tol,
@@ -382,7 +414,7 @@ def mds(Y: np.ndarray, *, n_iter: int = 300, tol: float = 1e-5,
     DL = pairwise_distances32(Y[idx])
     P, stress, it = smacof(DL, classical_mds_start(Y[idx], DL), max_iter=n_iter, tol=tol,
                            progress=config.scaled(progress, 0, 0.6))
-    place = _kernels()["place"]
+    place = _kernel("place")
     coords = np.empty((n, 2), dtype=np.float32)
     P64 = P.astype(np.float64)
     block = 4096
@@ -393,7 +425,8 @@ def mds(Y: np.ndarray, *, n_iter: int = 300, tol: float = 1e-5,
         w = 1.0 / (np.take_along_axis(Dl, near, axis=1) + 1e-6)
         Z = (np.einsum("ij,ijk->ik", w, P64[near]) / w.sum(axis=1, keepdims=True))
         Z = np.ascontiguousarray(Z + 1e-3 * rng.standard_normal(Z.shape), dtype=np.float64)
-        place(Dl, P64, Z, 30)
+        with _threads(_kernel_threads(len(Z))):
+            place(Dl, P64, Z, 30)
         coords[start:start + len(Z)] = Z
         config.report(progress, 0.6 + 0.4 * min(1.0, (start + block) / n),
                       f"MDS: placing points {min(n, start + block)}/{n}")
