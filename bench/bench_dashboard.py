@@ -150,7 +150,7 @@ _RESULT_JS = """(prev) => {
 
 
 def bench_hover(url: str, fraction: float, hovers: int, shots: Path | None,
-                page_path: str = "embeddings?emb_method=pca") -> dict:
+                page_path: str = "embeddings?emb_method=PCA") -> dict:
     from playwright.sync_api import sync_playwright
 
     chromium = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
@@ -212,7 +212,7 @@ def main(argv=None) -> int:
     ap.add_argument("--fraction", type=float, default=1.0, help="subsample fraction (default 1.0)")
     ap.add_argument("--hovers", type=int, default=40)
     ap.add_argument("--repeats", type=int, default=3, help="runs per page for the page switch")
-    ap.add_argument("--page", default="embeddings?emb_method=pca",
+    ap.add_argument("--page", default="embeddings?emb_method=PCA",
                     help="page (and query) holding the scatter measured for hover latency")
     ap.add_argument("--cache", help="cache folder (default: $FASHION_CACHE_DIR or the repo's cache/)")
     ap.add_argument("--skip-pages", action="store_true", help="only measure the hover latency")

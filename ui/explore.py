@@ -49,6 +49,12 @@ def match(frame: pd.DataFrame, query: str) -> np.ndarray:
     return found
 
 
+def _text(value) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # a year read as float because the column had blanks
+    return str(value)
+
+
 def _gallery(sub, ids, *, width: int = 90, captions=None, n_cols: int = 8) -> None:
     paths, caps = [], []
     for i, pid in enumerate(ids):
@@ -97,7 +103,7 @@ def _detail(sub, frame: pd.DataFrame, pid: int, key: str, random_state: int) -> 
     if path.is_file():
         left.image(str(path), width=180)
     fields = [c for c in _DETAIL_FIELDS if c in row.columns]
-    right.dataframe(pd.DataFrame({"field": fields, "value": [str(r[c]) for c in fields]}),
+    right.dataframe(pd.DataFrame({"field": fields, "value": [_text(r[c]) for c in fields]}),
                     hide_index=True, width="stretch")
     st.markdown("**Most similar products** (nearest in the first 50 PCA components of the pixels)")
     try:

@@ -44,7 +44,7 @@ def _plot_point(page, trace: int = 0, point: int = 0) -> dict:
 
 
 def _open_scatter(page, app_server):
-    page.goto(f"{app_server}/embeddings?emb_method=pca")
+    page.goto(f"{app_server}/embeddings?emb_method=PCA")
     wait_idle(page)
     page.wait_for_selector(".fhs-root[data-ready='1']")
     page.locator(".fhs-plot").first.scroll_into_view_if_needed()
