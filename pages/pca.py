@@ -45,7 +45,7 @@ titles = [str(frame["articleType"].iloc[i]) for i in indices]
 titles += [f"MSE {e:.2f}" for e in rec["errors"]]
 fig = figures.image_grid(list(rec["originals_pixels"]) + list(rec["reconstructions_pixels"]), n_cols=10,
                          titles=titles, row_titles=["original", f"{n} components"],
-                         title=f"10 products and their reconstruction from {n} components")
+                         title=f"10 products and their reconstruction from {n} components", tile_px=120)
 st.plotly_chart(fig, key="reconstructions")
 c1, c2, c3 = st.columns(3)
 c1.metric("Variance kept", f"{rec['variance_retained']:.2%}")
