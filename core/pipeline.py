@@ -153,7 +153,7 @@ def warm(sub, random_state: int = config.DEFAULT_RANDOM_STATE,
         frame = sub.frame()
         result["dataset"] = {"source": sub.dataset.describe(), "kind": sub.dataset.kind,
                              "synthetic": bool(sub.dataset.is_demo), "fraction": float(sub.fraction),
-                             "rows": int(len(frame)), "images_found": info.get("images_found")}
+                             "rows": int(len(frame)), "readable_images": info.get("readable_images")}
 
     # (label, relative cost on a cold cache, function)
     plan: list[tuple[str, float, Callable]] = [
