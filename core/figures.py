@@ -602,7 +602,10 @@ def variance_curve(cumulative, target: float = 0.95, n_target: int | None = None
                                  name=f"{n_target} components for {target:.0%}",
                                  text=[f"  {n_target} components"], textposition="middle right",
                                  marker=dict(color="#D55E00", size=10)))
-    fig.update_xaxes(title="number of components")
+    # The tail past the target is flat; show up to three times the target
+    # count (double-click shows everything).
+    shown = len(cumulative) if n_target is None else min(len(cumulative), max(3 * n_target, 50))
+    fig.update_xaxes(title="number of components", range=[0, shown])
     fig.update_yaxes(title="explained variance", tickformat=".0%", range=[0, 1.02])
     return _layout(fig, title, legend=dict(x=0.98, xanchor="right", y=0.05))
 
@@ -734,7 +737,9 @@ def decision_regions(xx, yy, Z, centers, coords=None, categories=None, ids=None,
     if coords is not None and categories is not None:
         _category_points(fig, coords, categories, ids, size=4, opacity=0.7)
     centers = np.asarray(centers, dtype=float)
-    fig.add_trace(go.Scatter(x=centers[:, 0], y=centers[:, 1], mode="markers+text", name="centroids",
+    # WebGL traces draw above SVG ones: the centroids use WebGL when the points do.
+    top = _scatter_cls(0 if coords is None else len(coords))
+    fig.add_trace(top(x=centers[:, 0], y=centers[:, 1], mode="markers+text", name="centroids",
                              text=[str(c) for c in range(k)], textposition="top center",
                              marker=dict(symbol="x", size=14, color="black", line=dict(width=2))))
     fig.update_xaxes(title="dimension 1", range=[float(np.min(xx)), float(np.max(xx))])
@@ -880,7 +885,8 @@ def density_contours(xx, yy, nll, means=None, regions=None, coords=None, categor
         means = np.asarray(means, dtype=float)
         text = [f"{i}" if weights is None else f"{i} ({w:.0%})" for i, w in
                 enumerate(weights if weights is not None else [None] * len(means))]
-        fig.add_trace(go.Scatter(x=means[:, 0], y=means[:, 1], mode="markers+text", name="means",
+        top = _scatter_cls(0 if coords is None else len(coords))
+        fig.add_trace(top(x=means[:, 0], y=means[:, 1], mode="markers+text", name="means",
                                  text=text, textposition="top center",
                                  marker=dict(symbol="x", size=13, color="white",
                                              line=dict(width=2, color="black"))))

@@ -153,3 +153,23 @@ def test_density_contours_layers():
     assert _names(fig) == ["-log likelihood", "regions", "Apparel", "means"]
     assert np.nanmin(np.asarray(fig.data[0].z)) == pytest.approx(0.0)
     assert list(fig.data[-1].text) == ["0 (40%)", "1 (60%)"]
+
+
+def test_markers_stay_above_webgl_points():
+    rng = np.random.default_rng(0)
+    n = 5000
+    coords = rng.normal(size=(n, 2))
+    cats = np.array(["Apparel"] * n, dtype=object)
+    xx = yy = np.linspace(-4, 4, 5)
+    fig = figures.decision_regions(xx, yy, np.zeros((5, 5), int), [[0.0, 0.0]], coords, cats)
+    assert isinstance(fig.data[1], go.Scattergl) and isinstance(fig.data[-1], go.Scattergl)
+    fig = figures.density_contours(xx, yy, np.ones((5, 5)), means=[[0.0, 0.0]], coords=coords,
+                                   categories=cats)
+    assert isinstance(fig.data[-1], go.Scattergl)
+
+
+def test_variance_curve_zooms_on_the_target():
+    cumulative = np.minimum(1.0, np.linspace(0.1, 3.0, 1000))
+    fig = figures.variance_curve(cumulative)
+    n95 = int(np.argmax(cumulative >= 0.95)) + 1
+    assert tuple(fig.layout.xaxis.range) == (0, max(3 * n95, 50))
