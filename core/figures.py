@@ -422,6 +422,18 @@ def _scatter_cls(n: int):
     return go.Scattergl if n > _GL_THRESHOLD else go.Scatter
 
 
+def _robust_range(values, lo: float, hi: float) -> list[float]:
+    """Axis range that leaves out a few far outliers (0.5% each side) when they
+    would squeeze the bulk of the points into a corner; else ``[lo, hi]``."""
+    values = np.asarray(values, dtype=float)
+    if len(values) < 50:
+        return [float(lo), float(hi)]
+    q_lo, q_hi = np.quantile(values, [0.005, 0.995])
+    pad = 0.08 * (q_hi - q_lo)
+    a, b = max(float(lo), q_lo - pad), min(float(hi), q_hi + pad)
+    return [a, b] if (b - a) < 0.6 * (hi - lo) else [float(lo), float(hi)]
+
+
 def _layout(fig: go.Figure, title: str | None, **kwargs) -> go.Figure:
     fig.update_layout(title=title, template="plotly_white",
                       margin=dict(l=60, r=20, t=60 if title else 20, b=50), **kwargs)
@@ -742,8 +754,12 @@ def decision_regions(xx, yy, Z, centers, coords=None, categories=None, ids=None,
     fig.add_trace(top(x=centers[:, 0], y=centers[:, 1], mode="markers+text", name="centroids",
                              text=[str(c) for c in range(k)], textposition="top center",
                              marker=dict(symbol="x", size=14, color="black", line=dict(width=2))))
-    fig.update_xaxes(title="dimension 1", range=[float(np.min(xx)), float(np.max(xx))])
-    fig.update_yaxes(title="dimension 2", range=[float(np.min(yy)), float(np.max(yy))])
+    xr, yr = [float(np.min(xx)), float(np.max(xx))], [float(np.min(yy)), float(np.max(yy))]
+    if coords is not None:
+        pts = np.asarray(coords, dtype=float)
+        xr, yr = _robust_range(pts[:, 0], *xr), _robust_range(pts[:, 1], *yr)
+    fig.update_xaxes(title="dimension 1", range=xr)
+    fig.update_yaxes(title="dimension 2", range=yr)
     return _layout(fig, title, legend=dict(itemsizing="constant"))
 
 
@@ -892,6 +908,10 @@ def density_contours(xx, yy, nll, means=None, regions=None, coords=None, categor
                                              line=dict(width=2, color="black"))))
     fig.update_xaxes(title="dimension 1")
     fig.update_yaxes(title="dimension 2")
+    if coords is not None:
+        pts = np.asarray(coords, dtype=float)
+        fig.update_xaxes(range=_robust_range(pts[:, 0], float(np.min(xx)), float(np.max(xx))))
+        fig.update_yaxes(range=_robust_range(pts[:, 1], float(np.min(yy)), float(np.max(yy))))
     # The colour bar takes the right edge; the legend goes under the plot.
     return _layout(fig, title, height=560,
                    legend=dict(itemsizing="constant", orientation="h", y=-0.15, x=0, yanchor="top"))

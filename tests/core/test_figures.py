@@ -173,3 +173,18 @@ def test_variance_curve_zooms_on_the_target():
     fig = figures.variance_curve(cumulative)
     n95 = int(np.argmax(cumulative >= 0.95)) + 1
     assert tuple(fig.layout.xaxis.range) == (0, max(3 * n95, 50))
+
+
+def test_far_outliers_do_not_squeeze_the_view():
+    rng = np.random.default_rng(0)
+    coords = np.vstack([rng.normal(size=(500, 2)), [[-100.0, 80.0]]])
+    cats = np.array(["Apparel"] * len(coords), dtype=object)
+    xx, yy = np.linspace(-105, 5, 50), np.linspace(-5, 85, 50)
+    fig = figures.decision_regions(xx, yy, np.zeros((50, 50), int), [[0.0, 0.0]], coords, cats)
+    x0, x1 = fig.layout.xaxis.range
+    assert -10 < x0 < -2 and 2 < x1 < 10
+    # Without outliers the whole grid is shown.
+    fig = figures.density_contours(np.linspace(-4, 4, 9), np.linspace(-4, 4, 9), np.ones((9, 9)),
+                                   coords=rng.uniform(-4, 4, size=(200, 2)),
+                                   categories=np.array(["Apparel"] * 200, dtype=object))
+    assert tuple(fig.layout.xaxis.range) == (-4.0, 4.0)
