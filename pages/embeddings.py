@@ -90,7 +90,8 @@ for i, with_categories in ((1, False), (2, True)):
 
 if tabs[3].open:
     with tabs[3]:
-        st.markdown("Every method on the same subsample, with quality figures measured the same way.")
+        st.markdown("Every method on the same subsample with its default parameters, and quality "
+                    "figures measured the same way for all.")
         cached = {m: bool(manifold.embed.is_cached(sub, m, random_state=settings.random_state))
                   for m in methods}
         cold = [m for m in methods if not cached[m]]
@@ -122,8 +123,9 @@ if tabs[3].open:
             best_knn = table.loc[table["kNN accuracy"].idxmax(), "method"]
             st.markdown(f"Measured here: **{best}** keeps neighbourhoods best (trustworthiness), "
                         f"**{best_knn}** separates the categories best (kNN accuracy).")
-            st.plotly_chart(figures.embedding_grid({LABELS[m]: panels[m] for m in methods}, frame),
-                            key="emb_grid")
+            grid = figures.embedding_grid({LABELS[m]: panels[m] for m in methods}, frame)
+            hover_scatter(grid, frame, sub.dataset, key="emb_grid",
+                          height=int(grid.layout.height or 640))
             st.caption("How to read this: the same products in every panel, coloured by "
                        "masterCategory; click a legend entry to hide a category in all panels.")
         else:
