@@ -373,6 +373,10 @@ DEFAULT_RECIPE = {
     "svc_components": 100,
     "svc_C": 10.0,
 }
+#: An RBF SVC's fit grows with the square of its rows: beyond this many it is
+#: fitted on a seeded random sample of the training part (only the whole
+#: dataset reaches it; bump ``_MODEL_VERSION`` when changing it).
+SVC_MAX_ROWS = 10000
 SEED_RECIPE = {"epochs": 10, "batch_size": 32}
 
 
@@ -699,7 +703,10 @@ def _train(rows, model: str, recipe: dict, seed: int, progress=None) -> dict:
                                                train_progress)
         if len(np.unique(y[fit])) > 1 and recipe.get("svc_weights"):
             config.report(progress, 0.92, "fitting the PCA + SVC partner")
-            svc_part = _SVCPart(x[fit], y[fit], recipe["svc_components"], recipe["svc_C"], seed)
+            rows_svc = fit
+            if len(fit) > SVC_MAX_ROWS:
+                rows_svc = np.sort(np.random.default_rng(seed).choice(fit, SVC_MAX_ROWS, replace=False))
+            svc_part = _SVCPart(x[rows_svc], y[rows_svc], recipe["svc_components"], recipe["svc_C"], seed)
             weight = _choose_weight(_predict(km, x[tune]), svc_part.predict_proba(x[tune]), y[tune],
                                     recipe["svc_weights"])
 
@@ -722,7 +729,9 @@ def _train(rows, model: str, recipe: dict, seed: int, progress=None) -> dict:
     ood = {"low_confidence": LOW_CONFIDENCE, "nn_distance": None}
     if len(tune) and len(fit):
         emb = _embedder(km)
-        e_fit, e_tune = _embed(emb, x[fit]), _embed(emb, x[tune])
+        transform, batch = (Predictor._upscale, 32) if model == "seed" else (None, 256)
+        e_fit = _embed(emb, x[fit], batch, transform)
+        e_tune = _embed(emb, x[tune], batch, transform)
         d = _nearest_distances(e_tune, e_fit, k=1)[0][:, 0]
         ood["nn_distance"] = float(np.quantile(d, 0.99))
         ood["tune_median_nn_distance"] = float(np.median(d))
@@ -803,13 +812,16 @@ def _embedder(model):
         layer = model.get_layer("embedding")
     except ValueError:
         layer = model.layers[-2]
-    return keras.Model(model.input, layer.output)
+    inputs = model.inputs
+    return keras.Model(inputs[0] if len(inputs) == 1 else inputs, layer.output)
 
 
-def _embed(embedder, x: np.ndarray, batch_size: int = 256, seed_input: bool = False) -> np.ndarray:
+def _embed(embedder, x: np.ndarray, batch_size: int = 256, transform=None) -> np.ndarray:
     out = []
     for start in range(0, len(x), batch_size):
         xb = np.asarray(x[start:start + batch_size], dtype=np.float32)
+        if transform is not None:  # per batch: the seed model's 400x400 inputs are large
+            xb = transform(xb)
         out.append(np.asarray(embedder(xb, training=False), dtype=np.float32))
     dim = embedder.output_shape[-1]
     e = np.concatenate(out) if out else np.zeros((0, dim), np.float32)
@@ -858,6 +870,7 @@ class Predictor:
         self.info = info
         self.model = model
         self.embedder = _embedder(model)
+        self._is_seed = info["model"] == "seed"
         rows = _rows(sub)
         self.ids_ = rows.ids
         self.labels_ = rows.labels()
@@ -866,30 +879,35 @@ class Predictor:
         self.embedding_ = np.asarray(cache.cached_array(
             "classifier.embedding", 1, parts,
             lambda: self._embed_rows(x, progress)))
-        self._is_seed = info["model"] == "seed"
 
     def _embed_rows(self, x, progress):
         config.report(progress, 0.0, "embedding the catalogue for nearest neighbours")
-        return _embed(self.embedder, self._input(x))
+        return _embed(self.embedder, x, batch_size=32 if self._is_seed else 256,
+                      transform=self._transform)
 
-    def _input(self, x):
-        if self.info["model"] == "seed":
-            import tensorflow as tf
+    @staticmethod
+    def _upscale(x):
+        import tensorflow as tf
 
-            return np.asarray(tf.image.resize(np.asarray(x, np.float32) / 255.0, (400, 400)))
-        return np.asarray(x, np.float32)
+        return np.asarray(tf.image.resize(np.asarray(x, np.float32) / 255.0, (400, 400)))
+
+    @property
+    def _transform(self):
+        return self._upscale if self._is_seed else None
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
         """Probabilities of shape ``(n, 7)`` for prepared images ``(n, 80, 60, 3)``."""
         if self._is_seed:
-            return np.asarray(self.model(self._input(x), training=False))[:, :len(config.CATEGORIES)]
+            out = [np.asarray(self.model(self._upscale(x[i:i + 32]), training=False))
+                   for i in range(0, len(x), 32)]
+            return np.concatenate(out)[:, :len(config.CATEGORIES)]
         return _mix(_predict(self.model, x),
                     None if self.info.get("svc") is None else self.info["svc"].predict_proba(x),
                     self.info.get("svc_weight", 0.0))
 
     def neighbors(self, x: np.ndarray, k: int = 8):
         """Distances and product ids of the ``k`` nearest catalogue products."""
-        e = _embed(self.embedder, self._input(x))
+        e = _embed(self.embedder, x, transform=self._transform)
         dist, idx = _nearest_distances(e, self.embedding_, k)
         return dist, self.ids_[idx], self.labels_[idx]
 
