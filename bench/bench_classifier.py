@@ -85,10 +85,15 @@ def main(argv=None) -> int:
     for seed in [int(s) for s in args.seeds.split(",") if s]:
         r = classifier.train(sub, "default", epochs=args.epochs, seed=seed)
         run = {"seed": seed, "val_accuracy": r["val_accuracy"], "seconds": r["seconds"],
+               "cpu_seconds": r.get("cpu_seconds"), "cnn_val_accuracy": r.get("cnn_val_accuracy"),
+               "svc_weight": r.get("svc_weight"),
                "epochs": len(r["history"]), "best_epoch": r["best_epoch"],
                "macro_f1": r["evaluation"]["macro_f1"], "params": r["params"]}
         results["runs"].append(run)
-        _line(f"default CNN seed {seed}: {r['val_accuracy']:.2%} in {r['seconds']:.0f} s "
+        cpu = (f", {run['cpu_seconds']:.0f} CPU-s = {run['cpu_seconds'] / threads:.0f} s on "
+               f"{threads} idle cores" if run["cpu_seconds"] else "")
+        _line(f"default CNN seed {seed}: {r['val_accuracy']:.2%} (CNN alone "
+              f"{run['cnn_val_accuracy']:.2%}, SVC weight {run['svc_weight']}) in {r['seconds']:.0f} s{cpu} "
               f"({run['epochs']} epochs, best {run['best_epoch']}; {r['params']['total']:,} parameters)"
               f"  target >= 97% in <= 300 s: "
               f"{'met' if r['val_accuracy'] >= 0.97 and r['seconds'] <= 300 else 'NOT met'}")
