@@ -94,9 +94,11 @@ def main(argv=None) -> int:
                f"{threads} idle cores" if run["cpu_seconds"] else "")
         _line(f"default CNN seed {seed}: {r['val_accuracy']:.2%} (CNN alone "
               f"{run['cnn_val_accuracy']:.2%}, SVC weight {run['svc_weight']}) in {r['seconds']:.0f} s{cpu} "
-              f"({run['epochs']} epochs, best {run['best_epoch']}; {r['params']['total']:,} parameters)"
-              f"  target >= 97% in <= 300 s: "
-              f"{'met' if r['val_accuracy'] >= 0.97 and r['seconds'] <= 300 else 'NOT met'}")
+              f"({run['epochs']} epochs, best {run['best_epoch']}; {r['params']['total']:,} parameters)")
+        ideal = run["cpu_seconds"] / threads if run["cpu_seconds"] else None
+        _line(f"  target >= 97%: {'met' if r['val_accuracy'] >= 0.97 else 'NOT met'}; "
+              f"<= 300 s: {'met' if r['seconds'] <= 300 else 'NOT met'} on the wall clock"
+              + (f", {'met' if ideal <= 300 else 'NOT met'} by CPU time ({ideal:.0f} s)" if ideal else ""))
     if results["runs"]:
         accs = np.array([r["val_accuracy"] for r in results["runs"]])
         secs = np.array([r["seconds"] for r in results["runs"]])
