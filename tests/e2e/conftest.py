@@ -49,15 +49,19 @@ def _healthy(url: str) -> bool:
 
 
 @pytest.fixture(scope="session")
-def app_server(tmp_path_factory):
-    """Base URL of a ``streamlit run app.py`` on the demo set, stopped after the session."""
+def app_server(tmp_path_factory, shared_cache):
+    """Base URL of a ``streamlit run app.py`` on the demo set, stopped after the session.
+
+    The server uses the session's shared cache folder, so pages the AppTest
+    tier computed earlier in the same run come back warm.
+    """
     if chromium_path() is None:
         pytest.skip("chromium is not installed (apt-get install chromium, or set CHROMIUM_PATH)")
     pytest.importorskip("playwright.sync_api", reason="playwright (Python) is not installed")
     folder = tmp_path_factory.mktemp("e2e")
     env = dict(os.environ)
     env.pop("FASHION_DATA_DIR", None)
-    env["FASHION_CACHE_DIR"] = os.environ.get("FASHION_E2E_CACHE") or str(folder / "cache")
+    env["FASHION_CACHE_DIR"] = os.environ.get("FASHION_E2E_CACHE") or str(shared_cache)
     env["PYTHONUNBUFFERED"] = "1"
     port = _free_port()
     url = f"http://127.0.0.1:{port}"

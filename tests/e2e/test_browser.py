@@ -12,6 +12,23 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 PLACEHOLDER = "This page is being written."
 
 
+def test_a_shared_link_opens_with_the_frame(page, app_server):
+    """First visit of a fresh server, straight to a page's URL (a link someone shared).
+
+    Runs first on purpose: Streamlit runs pages found in a ``pages/`` folder on
+    their own, without ``app.py``, until some session has opened the app's
+    root, so a shared link must not depend on that.
+    """
+    page.goto(f"{app_server}/pca?n_components=5")
+    wait_idle(page)
+    screenshot(page, "shared-link-pca")
+    sidebar = page.locator("[data-testid='stSidebar']").inner_text()
+    assert "Subsample" in sidebar and "Overview" in sidebar, (
+        "a page opened from its URL on a fresh server shows no shared settings or page names: "
+        "app.py did not run for it (Streamlit's old multipage mode, triggered by a folder named "
+        f"pages/ beside app.py). Sidebar: {sidebar[:200]!r}")
+
+
 @pytest.mark.parametrize("title,path", list(PAGES.items()), ids=list(PAGES.values()))
 def test_every_page_renders(page, app_server, title, path):
     page.goto(f"{app_server}/{path}")
@@ -26,6 +43,7 @@ def test_every_page_renders(page, app_server, title, path):
         "frame (app.py) did not run for it")
     body = page.locator("[data-testid='stMain']").inner_text()
     assert PLACEHOLDER not in body, f"{title} is still a placeholder"
+    assert "could not be drawn" not in body, f"{title} failed: {body[:600]!r}"
     assert len(body.strip()) > 200, f"{title} shows almost nothing: {body[:200]!r}"
 
 
