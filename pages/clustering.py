@@ -104,8 +104,10 @@ if manifold is None:
     st.info("Embeddings are not available in this installation.")
 else:
     methods = list(manifold.METHODS)
-    draw = st.toggle("Draw them (computes the embeddings not cached yet)", key="multiples",
-                     bind="query-params")
+    is_cached = getattr(manifold.embed, "is_cached", None)
+    ready = is_cached is not None and all(is_cached(sub, m, random_state=rs) for m in methods)
+    draw = ready or st.toggle("Draw them (computes the embeddings not cached yet)", key="multiples",
+                              bind="query-params")
     if draw:
         panels = {}
         for m in methods:

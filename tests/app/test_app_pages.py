@@ -161,7 +161,9 @@ def test_clustering(at):
 def test_clustering_on_every_embedding(at):
     pytest.importorskip("core.manifold", reason="core.manifold is not in this checkout")
     _open(at, "clustering")
-    at.toggle(key="multiples").set_value(True).run(timeout=COLD_TIMEOUT)
+    toggles = [t for t in at.toggle if t.key == "multiples"]
+    if toggles:  # absent once every embedding is cached: then they are drawn at once
+        toggles[0].set_value(True).run(timeout=COLD_TIMEOUT)
     assert not at.exception, [e.message for e in at.exception]
     spec = next(s for s in charts(at) if s["layout"]["title"]["text"].startswith("k = "))
     panels = [a["text"] for a in spec["layout"]["annotations"]]
