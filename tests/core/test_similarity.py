@@ -56,3 +56,22 @@ def test_index_is_reused(toy, monkeypatch):
     similarity.nearest(sub, int(ids[1]))
     similarity.nearest(sub, int(ids[2]))
     assert len(calls) == 1
+
+
+@pytest.mark.slow
+def test_neighbours_on_the_real_data_share_their_category(shared_data, shared_cache):
+    """Most similar products of the real 10% subsample mostly share the product's masterCategory."""
+    from core.data import Subsample, open_dataset
+
+    similarity._INDEXES.clear()
+    sub = Subsample(open_dataset(shared_data))
+    frame = sub.frame()
+    cat = dict(zip(frame["id"], frame["masterCategory"]))
+    picks = frame.sample(30, random_state=0)["id"].tolist()
+    same = []
+    for pid in picks:
+        near = similarity.nearest(sub, int(pid), k=8)
+        assert len(near) == 8 and int(pid) not in near["id"].tolist()
+        same += [cat[i] == cat[pid] for i in near["id"]]
+    # products look most like products of their own kind (chance is about 0.4)
+    assert np.mean(same) > 0.7
