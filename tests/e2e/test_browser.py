@@ -121,3 +121,50 @@ def test_click_pins_detail_card(page, app_server):
     assert page.get_by_text("Pinned product").is_visible()
     screenshot(page, "pinned-card")
     assert exceptions(page) == []
+
+
+def test_highlight_rings_matching_products(page, app_server):
+    _open_scatter(page, app_server)
+    box = page.get_by_label("Highlight").first
+    box.fill("Watches")
+    box.press("Enter")
+    page.wait_for_function(
+        "() => { const gd = document.querySelector('.fhs-plot');"
+        " return gd && gd._fullData && gd._fullData.some(t => (t.name || '').startsWith('Matches')); }",
+        timeout=60_000)
+    wait_idle(page)
+    names = page.evaluate("() => document.querySelector('.fhs-plot')._fullData.map(t => t.name)")
+    matches = [n for n in names if n.startswith("Matches")]
+    assert matches and int(matches[0].split("(")[1].rstrip(")")) > 0
+    assert "Watches" in page.url, "the highlight query is not kept in the URL"
+    screenshot(page, "highlight")
+
+
+def test_thumbnails_view_draws_real_images(page, app_server):
+    page.goto(f"{app_server}/embeddings?emb_method=PCA&emb_view=Thumbnails+%2B+categories")
+    wait_idle(page)
+    page.wait_for_selector(".fhs-root[data-ready='1']")
+    page.wait_for_function(
+        "() => document.querySelectorAll('.fhs-plot image').length > 10", timeout=60_000)
+    hrefs = page.evaluate(
+        "() => Array.from(document.querySelectorAll('.fhs-plot image'))"
+        ".map(i => i.getAttribute('href') || i.getAttribute('xlink:href'))")
+    assert all("app/static/thumbs/" in h for h in hrefs)
+    # every drawn thumbnail is a file the server really serves
+    status = page.evaluate("(u) => fetch(u).then(r => [r.status, r.headers.get('content-type')])",
+                           hrefs[0])
+    assert status == [200, "image/jpeg"]
+    screenshot(page, "thumbnails-with-categories")
+
+
+def test_nothing_is_fetched_from_outside(page, app_server):
+    """The app works offline: plotly.js and thumbnails come from the app's own server."""
+    seen: list[str] = []
+    page.on("request", lambda req: seen.append(req.url))
+    _open_scatter(page, app_server)
+    outside = [u for u in seen if not u.startswith((app_server, "data:", "blob:"))
+               # Streamlit fetches a ":material/...:" page icon from Google's font server;
+               # offline only the browser tab's icon is missing.
+               and "/materialsymbols" not in u]
+    assert outside == []
+    assert any("/app/static/vendor/plotly-" in u for u in seen)
