@@ -900,21 +900,66 @@ class Predictor:
     def _transform(self):
         return self._upscale if self._is_seed else None
 
+    def _compiled(self):
+        """One graph-compiled call giving probabilities and embedding of a batch.
+
+        Eager Keras calls cost tens of milliseconds each; a single traced
+        function over the image and its mirror answers one upload in a few.
+        """
+        if getattr(self, "_fn", None) is None:
+            keras = _keras()
+            import tensorflow as tf
+
+            both = keras.Model(self.model.inputs[0], [self.model.output, self.embedder.output])
+            self._fn = tf.function(
+                lambda z: both(z, training=False), reduce_retracing=True,
+                input_signature=[tf.TensorSpec([None, IMAGE_HEIGHT, IMAGE_WIDTH, 3], tf.float32)])
+        return self._fn
+
+    def _infer(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Probabilities ``(n, 7)`` (mirror-averaged, mixed with the SVC) and unit embeddings."""
+        x = np.asarray(x)
+        if self._is_seed:
+            probs = [np.asarray(self.model(self._upscale(x[i:i + 32]), training=False))
+                     for i in range(0, len(x), 32)]
+            proba = np.concatenate(probs)[:, :len(config.CATEGORIES)]
+            return proba, _embed(self.embedder, x, batch_size=32, transform=self._transform)
+        fn = self._compiled()
+        probs, embs = [], []
+        for start in range(0, len(x), 128):
+            xb = np.asarray(x[start:start + 128], dtype=np.float32)
+            n = len(xb)
+            p, e = fn(np.concatenate([xb, xb[:, :, ::-1]]))
+            p = np.asarray(p)
+            probs.append((p[:n] + p[n:]) / 2)
+            embs.append(np.asarray(e)[:n])
+        e = np.concatenate(embs).astype(np.float32)
+        e /= np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)
+        svc = self.info.get("svc")
+        proba = _mix(np.concatenate(probs), None if svc is None else svc.predict_proba(x),
+                     self.info.get("svc_weight", 0.0))
+        return proba, e
+
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
         """Probabilities of shape ``(n, 7)`` for prepared images ``(n, 80, 60, 3)``."""
-        if self._is_seed:
-            out = [np.asarray(self.model(self._upscale(x[i:i + 32]), training=False))
-                   for i in range(0, len(x), 32)]
-            return np.concatenate(out)[:, :len(config.CATEGORIES)]
-        return _mix(_predict(self.model, x),
-                    None if self.info.get("svc") is None else self.info["svc"].predict_proba(x),
-                    self.info.get("svc_weight", 0.0))
+        return self._infer(x)[0]
+
+    def analyse(self, x: np.ndarray, k: int = 8):
+        """Probabilities and the ``k`` nearest catalogue products, in one pass.
+
+        Returns
+        -------
+        proba : numpy.ndarray of shape (n, 7)
+        distances, ids, labels : numpy.ndarray of shape (n, k)
+            Nearest first.
+        """
+        proba, e = self._infer(x)
+        dist, idx = _nearest_distances(e, self.embedding_, k)
+        return proba, dist, self.ids_[idx], self.labels_[idx]
 
     def neighbors(self, x: np.ndarray, k: int = 8):
-        """Distances and product ids of the ``k`` nearest catalogue products."""
-        e = _embed(self.embedder, x, transform=self._transform)
-        dist, idx = _nearest_distances(e, self.embedding_, k)
-        return dist, self.ids_[idx], self.labels_[idx]
+        """Distances, product ids and labels of the ``k`` nearest catalogue products."""
+        return self.analyse(x, k)[1:]
 
 
 
@@ -1017,9 +1062,13 @@ def classify_arrays(predictor: Predictor, x: np.ndarray, k: int = 8, map_sub=Non
     """Classify prepared images ``(n, 80, 60, 3)``; see :func:`classify_images`."""
     if len(x) == 0:
         return []
-    proba = predictor.predict_proba(x)
-    dist, nn_ids, nn_labels = predictor.neighbors(x, k)
-    pos = pca_position(map_sub if map_sub is not None else predictor.sub, x)
+    from threadpoolctl import threadpool_limits
+
+    # A few images are small work: more BLAS threads only contend with
+    # TensorFlow's own pool.
+    with threadpool_limits(1 if len(x) <= 8 else None):
+        proba, dist, nn_ids, nn_labels = predictor.analyse(x, k)
+        pos = pca_position(map_sub if map_sub is not None else predictor.sub, x)
     threshold = predictor.info["ood"].get("nn_distance")
     out = []
     for i, p in enumerate(proba):
