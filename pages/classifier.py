@@ -86,8 +86,9 @@ def _show_upload(f, r: dict, ids_shown: set) -> None:
     a, b, c = st.columns([1, 2, 3])
     try:
         a.image(f.getvalue(), width=120)
-    except Exception:  # the browser may not display every valid file (16-bit PNG, CMYK)
-        a.caption("(no preview for this file)")
+    except Exception:  # Streamlit cannot show every valid file (16-bit PNG): show the model's input
+        a.image(classifier.prepare_upload(f.getvalue(), f.name), width=120,
+                caption="as the model sees it")
     b.markdown(f"**{r['label']}** ({r['confidence']:.0%})")
     for label, p in r["top"]:
         b.progress(float(p), text=f"{label}: {p:.1%}")
