@@ -75,6 +75,18 @@ def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
+def printer(step: str):
+    """A progress callback printing each new message of a step on stderr."""
+    state = {"last": None, "t0": time.perf_counter()}
+
+    def progress(fraction: float, message: str) -> None:
+        if message != state["last"]:
+            state["last"] = message
+            log(f"  [{time.perf_counter() - state['t0']:6.1f}s] {step}: {message}")
+
+    return progress
+
+
 # ----------------------------------------------------------------------------
 # The notebook's side
 # ----------------------------------------------------------------------------
@@ -144,28 +156,30 @@ def project_side(sub, random_state: int, with_umap: bool = True) -> dict:
 
     out = {}
     with Timer() as t:
-        spec = pca.spectrum(sub)
+        spec = pca.spectrum(sub, progress=printer("pca"))
     out["pca95"] = (t, {"n_components_95": spec["n_components_95"], "route": spec["method"]})
     with Timer() as t:
-        rec = pca.reconstruct(sub, range(10), spec["n_components_95"], random_state)
+        rec = pca.reconstruct(sub, range(10), spec["n_components_95"], random_state,
+                              progress=printer("reconstruction"))
     out["reconstruction"] = (t, {"mean_error": rec["mean_error"]})
     with Timer() as t:
         coords, var2 = pca.projection_2d(sub, random_state)
     out["pca2"] = (t, {"variance_2d": var2, "coords": coords})
     for method in ("tsne", "lle", "mds"):
         with Timer() as t:
-            emb = manifold.embed(sub, method, random_state=random_state)
+            emb = manifold.embed(sub, method, random_state=random_state, progress=printer(method))
         out[method] = (t, {"coords": emb.coords, "route": emb.route, **(
             {"n_iter": emb.extra["n_iter"]} if "n_iter" in emb.extra else {})})
     with Timer() as t:
-        sweep = clustering.kmeans_sweep(sub, "pca2", (1, 10), random_state)
+        sweep = clustering.kmeans_sweep(sub, "pca2", (1, 10), random_state,
+                                       progress=printer("k-means"))
     out["kmeans"] = (t, {"silhouette_k": sweep.get("silhouette_k"), "elbow_k": sweep.get("elbow_k")})
     with Timer() as t:
-        bic = mixture.bic_sweep(sub, "pca2", (1, 10), random_state)
+        bic = mixture.bic_sweep(sub, "pca2", (1, 10), random_state, progress=printer("mixture"))
     out["bic"] = (t, {"bic_k": bic.get("bic_k", bic.get("best_bic"))})
     if with_umap:
         with Timer() as t:
-            emb = manifold.embed(sub, "umap", random_state=random_state)
+            emb = manifold.embed(sub, "umap", random_state=random_state, progress=printer("umap"))
         out["umap"] = (t, {"coords": emb.coords, "route": emb.route})
     return out
 

@@ -193,3 +193,15 @@ def test_more_components_than_the_rank_are_refused(tiny_sub):
         pca.fit(tiny_sub, 10_000)
     with pytest.raises(ValueError, match="at least 1"):
         pca.fit(tiny_sub, 0)
+
+
+@pytest.mark.slow
+def test_shared_data_figures(shared_data, shared_cache):
+    """The notebook's figures on the real 10% subsample: 95% count and 2-D variance."""
+    sub = Subsample(open_dataset(shared_data))
+    spec = pca.spectrum(sub)
+    assert 280 <= spec["n_components_95"] <= 305
+    _, variance_2d = pca.projection_2d(sub)
+    assert 0.31 <= variance_2d <= 0.335
+    # the leading eigenvalues are checked against the total variance computed apart
+    assert spec["cumulative"][-1] <= 1.0 + 1e-6
