@@ -194,12 +194,14 @@ def _print_train(r: dict) -> None:
     print(f"model: {r['model']}{' (from the cache)' if r['from_cache'] else ''}")
     print(f"validation accuracy: {r['val_accuracy']:.2%} on {r['n_val']} images "
           f"(macro F1 {r['macro_f1']:.3f})")
-    print(f"training: {r['training_seconds']:.1f} s, {r['epochs']} epochs on {r['n_train']} images "
-          f"({r['n_tuning_slice']} held out for tuning)")
+    print(f"training: {r['training_seconds']:.1f} s, {r['epochs']} epochs on "
+          f"{r['n_train'] - r['n_tuning_slice']:,} images ({r['n_tuning_slice']:,} more held out "
+          "for tuning)")
     print(f"parameters: {p['total']:,} ({p['biases']:,} biases)")
     for name, c in r["per_class"].items():
+        note = f"  ({c['note']})" if c.get("note") else ""
         print(f"  {name:15s} precision {c['precision']:.2f}  recall {c['recall']:.2f}  "
-              f"F1 {c['f1']:.2f}  support {c['support']}")
+              f"F1 {c['f1']:.2f}  support {c['support']}{note}")
 
 
 def cmd_classify(args) -> int:

@@ -43,7 +43,8 @@ UPLOAD_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "MPO")
 UPLOAD_EXTENSIONS = ("jpg", "jpeg", "png", "webp", "gif")
 #: Share of the training part held out for early stopping and calibration.
 TUNING_FRACTION = 0.1
-#: Below this top probability an answer is flagged as uncertain.
+#: Below this top probability an answer is flagged as uncertain (lowered per
+#: model to what the least sure 2% of the tuning slice get).
 LOW_CONFIDENCE = 0.6
 MODELS = ("default", "seed")
 #: The catalogue's background, used to pad uploads of another aspect ratio.
@@ -676,6 +677,15 @@ def evaluate(y_true: np.ndarray, proba: np.ndarray, ids: Optional[np.ndarray] = 
             "misclassified": misclassified}
 
 
+def _resolved_recipe(sub, model: str, epochs: Optional[int]) -> dict:
+    """The recipe with ``"auto"`` epochs made concrete for this subsample's size (the cache key)."""
+    recipe = _recipe(model, epochs)
+    if recipe.get("epochs") == "auto":
+        fit, _, _ = split(len(_rows(sub).ids))
+        recipe["epochs"] = auto_epochs(len(fit))
+    return recipe
+
+
 def _recipe(model: str, epochs: Optional[int]) -> dict:
     if model not in MODELS:
         raise ValueError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
@@ -730,6 +740,11 @@ def _train(rows, model: str, recipe: dict, seed: int, progress=None) -> dict:
     # Out-of-distribution calibration on the tuning slice: how far a real
     # product lies from its nearest training neighbour in the embedding.
     ood = {"low_confidence": LOW_CONFIDENCE, "nn_distance": None}
+    if len(tune):
+        # Label smoothing and the mixture keep probabilities modest: "low" is
+        # what only the least sure 2% of real products get, at most 60%.
+        confidence = predict(km, x[tune]).max(1)
+        ood["low_confidence"] = float(min(LOW_CONFIDENCE, np.quantile(confidence, 0.02)))
     if len(tune) and len(fit):
         emb = _embedder(km)
         transform, batch = (Predictor._upscale, 32) if model == "seed" else (None, 256)
@@ -780,12 +795,12 @@ def train(sub, model: str = "default", epochs: Optional[int] = None, seed: int =
         biases), ``val_accuracy`` and ``evaluation`` on the reported validation
         set (see :func:`evaluate`), ``model_file``, ``ood`` thresholds.
     """
-    return _train(_rows(sub), model, _recipe(model, epochs), int(seed), progress=progress)
+    return _train(_rows(sub), model, _resolved_recipe(sub, model, epochs), int(seed), progress=progress)
 
 
 def is_trained(sub, model: str = "default", epochs: Optional[int] = None, seed: int = 42) -> bool:
     """Whether :func:`train` would answer from the cache."""
-    return _train.is_cached(_rows(sub), model, _recipe(model, epochs), int(seed))
+    return _train.is_cached(_rows(sub), model, _resolved_recipe(sub, model, epochs), int(seed))
 
 
 def train_summary(sub, model: str = "default", epochs: Optional[int] = None, seed: int = 42,
@@ -798,10 +813,11 @@ def train_summary(sub, model: str = "default", epochs: Optional[int] = None, see
         "cnn_val_accuracy": r["cnn_val_accuracy"], "svc_weight": r["svc_weight"],
         "macro_f1": r["evaluation"]["macro_f1"], "training_seconds": r["seconds"],
         "training_cpu_seconds": r.get("cpu_seconds"),
-        "epochs": r["epochs"], "best_epoch": r["best_epoch"],
+        "epochs": len(r["history"]), "best_epoch": r["best_epoch"],
         "params": r["params"], "n_train": r["n_fit"] + r["n_tune"], "n_tuning_slice": r["n_tune"],
         "n_val": r["n_val"],
-        "per_class": {c["category"]: {k: c[k] for k in ("precision", "recall", "f1", "support")}
+        "per_class": {c["category"]: {k: c[k] for k in ("precision", "recall", "f1", "support", "note")
+                                      if k in c}
                       for c in r["evaluation"]["per_class"]},
         "history": r["history"],
     }
@@ -1046,7 +1062,8 @@ def load(sub, model: str = "default", epochs: Optional[int] = None, seed: int = 
             keras = _keras()
             path = cache.files_dir() / info["model_file"]
             if not path.exists():  # the file was deleted under its memoized metrics: retrain
-                cache.get_cache().delete(_train.key(_rows(sub), model, _recipe(model, epochs), int(seed)))
+                key = _train.key(_rows(sub), model, _resolved_recipe(sub, model, epochs), int(seed))
+                cache.get_cache().delete(key)
                 info = train(sub, model, epochs, seed, progress=progress)
                 path = cache.files_dir() / info["model_file"]
             km = keras.saving.load_model(path, compile=False)
@@ -1075,7 +1092,7 @@ def classify_arrays(predictor: Predictor, x: np.ndarray, k: int = 8, map_sub=Non
         order = np.argsort(-p)[:3]
         top = [[config.CATEGORIES[j], float(p[j])] for j in order]
         reasons = []
-        if top[0][1] < LOW_CONFIDENCE:
+        if top[0][1] < predictor.info["ood"].get("low_confidence", LOW_CONFIDENCE):
             reasons.append(f"low confidence ({top[0][1]:.0%})")
         if threshold is not None and len(dist[i]) and dist[i][0] > threshold:
             reasons.append("far from every catalogue product (nearest neighbour farther than for "
