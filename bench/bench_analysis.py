@@ -240,6 +240,8 @@ def main(argv=None) -> int:
     print(f"features: {X.shape[0]} x {X.shape[1]} standardized, decoded cold in {t_feat.wall:.1f}s "
           "(shared by both sides, counted on neither)")
 
+    if args.skip_notebook:
+        del X  # the project side reads its own copy; keep the peak memory its own
     log("project side (cold cache)...")
     with Timer() as t_proj:
         proj = project_side(sub, args.random_state, with_umap=not args.no_umap)
