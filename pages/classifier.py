@@ -78,7 +78,7 @@ def _pca_map(sub_key: tuple, _sub: Subsample):
     return coords, variance
 
 
-def _show_upload(f, r: dict, ids_shown: set) -> None:
+def _show_upload(f, r: dict) -> None:
     st.subheader(f.name)
     if "error" in r:
         st.error(r["error"], icon=":material/error:")
@@ -123,7 +123,7 @@ if files:
         except Exception as exc:
             st.caption(f"Thumbnails are unavailable: {exc}")
     for f, r in zip(files, results):
-        _show_upload(f, r, set())
+        _show_upload(f, r)
     points = [(r["name"], *r["pca"]) for r in results if r.get("pca") is not None]
     if points:
         try:
