@@ -45,7 +45,7 @@ def test_headline_figures_on_the_ten_percent_subsample(first):
         assert 0.5 < fig["trustworthiness"] <= 1.0, method
         assert 0.3 < fig["knn_accuracy"] <= 1.0, method
         assert -1.0 <= fig["silhouette"] <= 1.0, method
-        assert fig["seconds"] > 0 and fig["route"], method
+        assert fig["seconds"] >= 0 and fig["route"], method
     for pick in ("elbow_k", "silhouette_k", "bic_k"):
         assert isinstance(out[pick], int) and 1 <= out[pick] <= 10, pick
     assert out["kmeans"]["k"] >= 2 and 0 <= out["kmeans"]["nmi"] <= 1
