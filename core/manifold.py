@@ -42,7 +42,9 @@ DISPLAY_NAMES: dict[str, str] = {
 #: number of PCA components fed to the method (``None``: the full features).
 DEFAULTS: dict[str, dict] = {
     "pca": {},
-    "tsne": {"n_input_dims": 50, "perplexity": 30.0, "n_iter": 750},
+    # openTSNE's default 250 + 500 iterations: on the shared 10% subsample the
+    # trustworthiness is that of 250 + 750 (0.970) at two thirds of the time.
+    "tsne": {"n_input_dims": 50, "perplexity": 30.0, "n_iter": 500},
     # LLE is sensitive to its input: 5 neighbours (scikit-learn's default, the
     # notebook's) on 300 components (95% of the variance) keep the notebook's
     # trustworthiness; 15 neighbours on 50 components lose about 0.1 of it.
@@ -144,12 +146,12 @@ def _input(sub, n_input_dims: Optional[int], random_state: int, progress=None) -
 # ----------------------------------------------------------------------------
 # Array level: the methods
 # ----------------------------------------------------------------------------
-def tsne(Y: np.ndarray, *, perplexity: float = 30.0, n_iter: int = 750,
+def tsne(Y: np.ndarray, *, perplexity: float = 30.0, n_iter: int = 500,
          random_state: int = config.DEFAULT_RANDOM_STATE, n_jobs: Optional[int] = None,
          progress: Optional[config.ProgressFn] = None) -> tuple[np.ndarray, str]:
     """t-SNE with openTSNE: 250 early-exaggeration iterations then ``n_iter``.
 
-    The total matches scikit-learn's default of 1,000 iterations. Barnes-Hut
+    ``n_iter=750`` makes scikit-learn's 1,000 iterations in all. Barnes-Hut
     below 10,000 points, FFT-accelerated interpolation above (openTSNE's
     rule), PCA initialization.
 
@@ -642,7 +644,7 @@ def embed(sub, method: str, *, n_input_dims=..., perplexity=..., n_neighbors=...
     n_neighbors : int, optional
         LLE (default 5, scikit-learn's) and UMAP (default 15).
     n_iter : int, optional
-        t-SNE iterations after the 250 of early exaggeration (default 750),
+        t-SNE iterations after the 250 of early exaggeration (default 500),
         MDS's maximum SMACOF iterations (300), UMAP's epochs (its own default).
     random_state : int, default 42
     progress : callable, optional
