@@ -87,15 +87,31 @@ def get_cache(directory: Optional[os.PathLike | str] = None):
             _close_quietly(cache)
         try:
             cache = diskcache.Cache(str(path), size_limit=2**40, eviction_policy="none")
-            if cache.get(_SCHEMA_KEY) != CACHE_SCHEMA:
-                cache.clear()
-                shutil.rmtree(path / _FILES, ignore_errors=True)
-                cache.set(_SCHEMA_KEY, CACHE_SCHEMA)
+            _check_schema(cache, path)
         except (sqlite3.DatabaseError, OSError, pickle.UnpicklingError, EOFError) as exc:
             logger.warning("cache at %s is unreadable (%s); rebuilding it", path, exc)
             cache = _rebuild(path)
         _caches[path] = cache
         return cache
+
+
+def _check_schema(cache, path: Path) -> None:
+    """Clear a cache written under another :data:`CACHE_SCHEMA`.
+
+    Runs in one write transaction: a second process opening the same folder
+    waits for it, then sees the sentinel, so it never clears the entries (or
+    the locks) of a process that already started computing.
+    """
+    if cache.get(_SCHEMA_KEY) == CACHE_SCHEMA:
+        return
+    with cache.transact():
+        stored = cache.get(_SCHEMA_KEY)
+        if stored == CACHE_SCHEMA:
+            return
+        if stored is not None or len(cache):
+            cache.clear()
+            shutil.rmtree(path / _FILES, ignore_errors=True)
+        cache.set(_SCHEMA_KEY, CACHE_SCHEMA)
 
 
 def _close_quietly(cache) -> None:
