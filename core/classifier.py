@@ -1022,11 +1022,11 @@ def _pca_projector(sub):
 
     fitted = pca.fit(sub, n_components=2)
     # The per-pixel scale of the notebook's standardization, as core.pca undoes it.
-    mean, std = (np.asarray(a, dtype=np.float64) for a in pca._pixel_scale(sub))
+    mean, std = (np.asarray(a, dtype=np.float64) for a in pca.pixel_scale(sub))
     components = np.asarray(fitted.components_, dtype=np.float64)[:2]
     center = np.asarray(getattr(fitted, "mean_", np.zeros(components.shape[1])), dtype=np.float64)
     size = int(sub.image_size)
-    resample = images._PIL_FILTERS.get(sub.resample, Image.Resampling.BICUBIC)
+    resample = images.PIL_FILTERS.get(sub.resample, Image.Resampling.BICUBIC)
 
     def project(x: np.ndarray) -> np.ndarray:
         rows = []

@@ -37,14 +37,14 @@ from . import cache, config
 
 logger = logging.getLogger(__name__)
 
-_PIL_FILTERS = {
+PIL_FILTERS = {
     "bicubic": Image.Resampling.BICUBIC,
     "bilinear": Image.Resampling.BILINEAR,
     "nearest": Image.Resampling.NEAREST,
     "lanczos": Image.Resampling.LANCZOS,
 }
 #: Resize filters accepted by :func:`decode`; ``"area"`` is OpenCV's INTER_AREA.
-RESAMPLE_FILTERS: tuple[str, ...] = (*_PIL_FILTERS, "area")
+RESAMPLE_FILTERS: tuple[str, ...] = (*PIL_FILTERS, "area")
 
 #: The shape of a catalogue photo, ``(height, width)``; others are "odd size".
 NATIVE_SHAPE = (80, 60)
@@ -218,7 +218,7 @@ def _resize(img: np.ndarray, image_size: int, resample: str) -> np.ndarray:
     if resample == "area":
         return cv2.resize(img, (image_size, image_size), interpolation=cv2.INTER_AREA)
     try:
-        flt = _PIL_FILTERS[resample]
+        flt = PIL_FILTERS[resample]
     except KeyError:
         raise ValueError(f"unknown resample filter {resample!r}; use one of "
                          f"{', '.join(RESAMPLE_FILTERS)}") from None

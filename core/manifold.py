@@ -198,6 +198,28 @@ def lle(Y: np.ndarray, *, n_neighbors: int = 5, random_state: int = config.DEFAU
     return coords, f"scikit-learn LLE, {n_neighbors} neighbours, {n_jobs} threads"
 
 
+def _import_umap():
+    """Import umap-learn without TensorFlow.
+
+    ``umap/__init__`` tries to load its parametric variant, which imports
+    TensorFlow (seconds and hundreds of MB) when it is installed; plain UMAP
+    never uses it. While importing, TensorFlow is made unimportable unless
+    something else loaded it already.
+    """
+    import sys
+
+    if "umap" in sys.modules or "tensorflow" in sys.modules:
+        import umap
+
+        return umap
+    sys.modules["tensorflow"] = None  # makes `import tensorflow` raise ImportError
+    try:
+        import umap
+    finally:
+        del sys.modules["tensorflow"]
+    return umap
+
+
 def umap_embed(Y: np.ndarray, *, n_neighbors: int = 15, n_iter: Optional[int] = None,
                random_state: int = config.DEFAULT_RANDOM_STATE) -> tuple[np.ndarray, str]:
     """UMAP (umap-learn), seeded, hence single-threaded and reproducible."""
@@ -206,7 +228,7 @@ def umap_embed(Y: np.ndarray, *, n_neighbors: int = 15, n_iter: Optional[int] = 
     logging.getLogger("numba").setLevel(logging.WARNING)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        import umap
+        umap = _import_umap()
 
         n_neighbors = int(min(n_neighbors, len(Y) - 1))
         model = umap.UMAP(n_neighbors=n_neighbors, n_components=2, n_epochs=n_iter,

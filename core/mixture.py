@@ -435,7 +435,7 @@ def sample_images(sub, n: int = 16, route: str = "pca", n_components: Optional[i
     points, components = draw(chosen["model"], n, random_state)
     basis = pca.fit(sub, dims, random_state, progress=config.scaled(progress, 0.8, 0.9))
     features = np.asarray(basis.inverse_transform(points), dtype=np.float64)
-    mean, std = (np.asarray(a, dtype=np.float64) for a in pca._pixel_scale(sub))
+    mean, std = (np.asarray(a, dtype=np.float64) for a in pca.pixel_scale(sub))
     imgs = to_pixels(features, mean, std, _image_shape(sub))
     config.report(progress, 1.0, f"{n} images generated ({route} route)")
     return {"images": imgs, "points": points, "components": components,
@@ -470,7 +470,7 @@ def realism(sub, n: int = 16, route: str = "pca", n_components: Optional[int] = 
     # the whole dataset the standardized matrix would take 1.7 GB.
     pixels = images.pixels(sub.dataset, sub.ids, sub.image_size, sub.color, sub.resample,
                            progress=config.scaled(progress, 0.5, 0.7))
-    d, raw = _nearest_both(gen["features"], pixels, scale=pca._pixel_scale(sub))
+    d, raw = _nearest_both(gen["features"], pixels, scale=pca.pixel_scale(sub))
     config.report(progress, 1.0, f"realism of the {route} route measured")
     return {"mean_distance": float(d.mean()), "distances": d, "mean_euclidean": float(raw.mean()),
             "route": route, "n_components": gen["n_components"], "dims": gen["dims"]}

@@ -593,7 +593,7 @@ def projection_2d(sub, random_state: int = config.DEFAULT_RANDOM_STATE,
 
 
 @cache.memoize("pca.pixel_scale", version=1)
-def _pixel_scale(sub) -> tuple[np.ndarray, np.ndarray]:
+def pixel_scale(sub) -> tuple[np.ndarray, np.ndarray]:
     """Per-pixel mean and standard deviation of the raw pixels (undo standardization)."""
     from . import images
 
@@ -646,7 +646,7 @@ def reconstruct(sub, indices, n_components: int, random_state: int = config.DEFA
     # Only the chosen rows are read: the slider never touches the whole matrix.
     raw = images.pixels(sub.dataset, np.asarray(sub.ids)[idx], sub.image_size, sub.color,
                         sub.resample)
-    pmean, pstd = _pixel_scale(sub)
+    pmean, pstd = pixel_scale(sub)
     originals = ((raw.astype(np.float32) - pmean) / pstd).astype(np.float32)
     recon = np.asarray(dec.scores[idx, :k]) @ np.asarray(dec.components_[:k]) + dec.mean_
     errors = ((originals - recon) ** 2).mean(axis=1)

@@ -98,7 +98,7 @@ def warm(sub, random_state: int = config.DEFAULT_RANDOM_STATE,
         # which is left out so that a warm run never loads it.
         n = min(state["n95"], len(pca.spectrum(sub)["cumulative"]))
         pca.fit(sub, int(n), random_state, progress=p)
-        pca._pixel_scale(sub)
+        pca.pixel_scale(sub)
         # The 50-component scores behind k-means on "pca50" and the detail
         # card's neighbours (fewer on a set too small to have 50).
         pca.transform(sub, min(clustering.DEFAULT_PCA_DIMS, len(sub.ids) - 1), random_state, progress=p)
