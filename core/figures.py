@@ -635,7 +635,7 @@ def _pick_curve(ks, values, pick, *, name: str, ytitle: str, pick_label: str, ti
                                              line=dict(width=3))))
     fig.update_xaxes(title="k (clusters)", dtick=1)
     fig.update_yaxes(title=ytitle)
-    return _layout(fig, title, legend=dict(x=0.98, xanchor="right", y=0.98))
+    return _layout(fig, title, legend=dict(orientation="h", x=0, y=-0.22, yanchor="top"))
 
 
 def elbow_curve(ks, inertia, elbow_k: int | None = None, rule: str | None = None,
@@ -853,7 +853,7 @@ def information_criteria(ns, bic, aic=None, best_n: int | None = None,
                                              line=dict(width=3))))
     fig.update_xaxes(title="components", dtick=1)
     fig.update_yaxes(title="information criterion (lower is better)")
-    return _layout(fig, title, legend=dict(x=0.98, xanchor="right", y=0.98))
+    return _layout(fig, title, legend=dict(orientation="h", x=0, y=-0.22, yanchor="top"))
 
 
 def density_contours(xx, yy, nll, means=None, regions=None, coords=None, categories=None, ids=None,
