@@ -7,8 +7,6 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
 from core import cache, clustering, config
-from core.data import Subsample, open_dataset
-from make_data import make_dataset
 
 
 def blobs(n_per: int = 60, centers=((0, 0), (10, 0), (0, 10), (10, 10)), scale: float = 0.5, seed: int = 0):
@@ -163,18 +161,6 @@ def test_contingency_table_and_scores_on_known_clusters():
 # ----------------------------------------------------------------------------
 # Cached functions of a subsample
 # ----------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def tiny_dataset(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("tiny")
-    make_dataset(folder, n_good=48, damaged=False)
-    return folder
-
-
-@pytest.fixture
-def tiny_sub(tiny_dataset):
-    return Subsample(open_dataset(tiny_dataset), fraction=1.0, image_size=12)
-
-
 def test_subsample_functions_agree_and_are_served_from_the_cache(tiny_sub):
     sweep = clustering.kmeans_sweep(tiny_sub, "pca2", (1, 5))
     assert sweep["space"] == "pca2" and sweep["k"] == [1, 2, 3, 4, 5]

@@ -8,8 +8,6 @@ from sklearn.manifold import MDS
 from sklearn.manifold import trustworthiness as sk_trustworthiness
 
 from core import cache, manifold
-from core.data import Subsample, open_dataset
-from tests.make_data import make_dataset
 
 
 def noisy_plane(n=300, dims=50, noise=0.02, seed=0):
@@ -124,18 +122,6 @@ def test_method_params_keep_only_what_a_method_uses():
 # ----------------------------------------------------------------------------
 # Subsample level
 # ----------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def tiny_dataset(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("tiny")
-    make_dataset(folder, n_good=48, damaged=False)
-    return folder
-
-
-@pytest.fixture
-def tiny_sub(tiny_dataset):
-    return Subsample(open_dataset(tiny_dataset), fraction=1.0, image_size=12)
-
-
 @pytest.mark.parametrize("method", ["pca", "mds", "tsne", "lle"])
 def test_embed_is_cached_and_reproducible(tiny_sub, method):
     n = len(tiny_sub.ids)

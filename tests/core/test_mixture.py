@@ -6,8 +6,6 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
 from core import mixture
-from core.data import Subsample, open_dataset
-from make_data import make_dataset
 
 MEANS = np.array([[0.0, 0.0], [8.0, 1.0], [2.0, 9.0]])
 WEIGHTS = np.array([0.5, 0.3, 0.2])
@@ -136,18 +134,6 @@ def test_higher_dimensional_route_is_more_realistic_on_generated_images():
 # ----------------------------------------------------------------------------
 # Cached functions of a subsample
 # ----------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def tiny_dataset(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("tiny")
-    make_dataset(folder, n_good=48, damaged=False)
-    return folder
-
-
-@pytest.fixture
-def tiny_sub(tiny_dataset):
-    return Subsample(open_dataset(tiny_dataset), fraction=1.0, image_size=12)
-
-
 def test_subsample_sweep_fit_and_density(tiny_sub):
     n = len(tiny_sub.frame())
     sweep = mixture.bic_sweep(tiny_sub, "pca2", (1, 4))

@@ -13,14 +13,6 @@ import pytest
 from core import clustering, manifold, mixture, pca, pipeline
 from core.__main__ import main
 from core.data import Subsample, open_dataset
-from make_data import make_dataset
-
-
-@pytest.fixture(scope="module")
-def tiny_dataset(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("tiny")
-    make_dataset(folder, n_good=48, damaged=False)
-    return folder
 
 
 @pytest.fixture
