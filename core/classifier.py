@@ -25,7 +25,6 @@ import io
 import os
 import threading
 import time
-from pathlib import Path
 from typing import Iterable, Optional, Sequence
 
 import numpy as np
@@ -593,7 +592,7 @@ def seed_step_seconds(sub, steps: int = 5, progress=None) -> dict:
         ``seconds_per_step``, ``steps_per_epoch`` (notebook split),
         ``seconds_per_epoch`` (extrapolated), ``params``.
     """
-    keras = _keras()
+    _keras()  # quiet logs and the TensorFlow backend before TensorFlow loads
     import tensorflow as tf
 
     x = np.asarray(dataset_images(sub, progress=progress))

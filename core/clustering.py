@@ -88,6 +88,17 @@ def parse_space(space: str) -> tuple[str, object]:
     )
 
 
+#: Input spaces offered by the pages, the notebook's first, with their labels.
+SPACE_LABELS: dict[str, str] = {
+    "pca2": "PCA 2-D (the notebook's)",
+    "embedding:tsne": "t-SNE 2-D",
+    "embedding:umap": "UMAP 2-D",
+    "embedding:lle": "LLE 2-D",
+    "embedding:mds": "MDS 2-D",
+    "pca50": "PCA 50 components",
+}
+
+
 def space_dims(space: str) -> int:
     """Number of dimensions of a space descriptor (2 for embeddings)."""
     kind, arg = parse_space(space)

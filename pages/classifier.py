@@ -1,10 +1,9 @@
 """Classifier page: which model answers, how it was trained and evaluated, uploads to classify."""
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
-from core import classifier, config
+from core import classifier
 from core.data import Subsample
 from ui import progress, state, thumbs
 

@@ -4,22 +4,14 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core import clustering, figures
+from core import clustering, figures, manifold
 from ui import progress, state
 
 settings = state.current()
 sub, rs = settings.sub, settings.random_state
 
-#: Input spaces offered, the notebook's first.
-SPACES = {
-    "pca2": "PCA 2-D (the notebook's)",
-    "embedding:tsne": "t-SNE 2-D",
-    "embedding:umap": "UMAP 2-D",
-    "embedding:lle": "LLE 2-D",
-    "embedding:mds": "MDS 2-D",
-    "pca50": "PCA 50 components",
-}
-METHOD_NAMES = {"pca": "PCA", "tsne": "t-SNE", "lle": "LLE", "mds": "MDS", "umap": "UMAP"}
+SPACES = clustering.SPACE_LABELS
+METHOD_NAMES = manifold.DISPLAY_NAMES
 
 st.title("K-means clustering")
 space = st.selectbox("Input space", list(SPACES), format_func=SPACES.get, key="space",

@@ -9,14 +9,8 @@ from ui import progress, state
 settings = state.current()
 sub, rs = settings.sub, settings.random_state
 
-#: 2-D input spaces (the density contours need a plane), the notebook's first.
-SPACES = {
-    "pca2": "PCA 2-D (the notebook's)",
-    "embedding:tsne": "t-SNE 2-D",
-    "embedding:umap": "UMAP 2-D",
-    "embedding:lle": "LLE 2-D",
-    "embedding:mds": "MDS 2-D",
-}
+#: 2-D input spaces only: the density contours need a plane.
+SPACES = {space: label for space, label in clustering.SPACE_LABELS.items() if clustering.space_dims(space) == 2}
 ROUTE_NAMES = {"2d": "The notebook's route: a mixture on PCA 2-D",
                "pca": f"A mixture on {mixture.DEFAULT_SAMPLE_DIMS} PCA components"}
 
