@@ -105,6 +105,12 @@ def space_dims(space: str) -> int:
     return int(arg) if kind == "pca" else 2
 
 
+def require_2d(space: str, what: str) -> None:
+    """Raise ``ValueError`` naming ``what`` when ``space`` is not a plane."""
+    if space_dims(space) != 2:
+        raise ValueError(f"{what} need a 2-D space, got {space!r}; use 'pca2' or an embedding")
+
+
 def space_matrix(sub, space: str = DEFAULT_SPACE, random_state: int = config.DEFAULT_RANDOM_STATE,
                  progress: Optional[config.ProgressFn] = None) -> np.ndarray:
     """The subsample's points in an input space.
@@ -434,8 +440,7 @@ def decision_regions(sub, k: int, space: str = DEFAULT_SPACE, grid: int = 200,
     ValueError
         When the space is not 2-D.
     """
-    if space_dims(space) != 2:
-        raise ValueError(f"decision regions need a 2-D space, got {space!r}; use 'pca2' or an embedding")
+    require_2d(space, "decision regions")
     X = space_matrix(sub, space, random_state, progress=progress)
     return regions_grid(X, kmeans(sub, k, space, random_state)["centers"], grid)
 

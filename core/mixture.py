@@ -354,10 +354,9 @@ def density_grid(sub, n_components: int, space: str = DEFAULT_SPACE, grid: int =
     ValueError
         When the space is not 2-D.
     """
-    from .clustering import space_dims
+    from .clustering import require_2d
 
-    if space_dims(space) != 2:
-        raise ValueError(f"a density grid needs a 2-D space, got {space!r}; use 'pca2' or an embedding")
+    require_2d(space, "density contours")
     model = _model(sub, int(n_components), space, random_state, progress=progress)
     return density_on_grid(model, space_matrix(sub, space, random_state), grid)
 

@@ -8,7 +8,6 @@ from sklearn.decomposition import PCA
 
 from core import cache, pca
 from core.data import Subsample, open_dataset
-from tests.make_data import make_dataset
 
 
 def known_spectrum(n=120, d=60, variances=(50.0, 25.0, 12.0, 9.0, 3.0, 1.0), seed=0):
@@ -114,18 +113,6 @@ def test_decompose_needs_two_samples():
 # ----------------------------------------------------------------------------
 # Subsample level
 # ----------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def tiny_dataset(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("tiny")
-    make_dataset(folder, n_good=40, damaged=False)
-    return folder
-
-
-@pytest.fixture
-def tiny_sub(tiny_dataset):
-    return Subsample(open_dataset(tiny_dataset), fraction=1.0, image_size=12)
-
-
 def test_subsample_spectrum_fit_and_projection_agree_with_sklearn(tiny_sub):
     X = np.asarray(tiny_sub.features(), dtype=np.float64)
     spec = pca.spectrum(tiny_sub)
