@@ -222,7 +222,8 @@ def main(argv=None) -> int:
     import openTSNE  # noqa: F401
     import sklearn.manifold  # noqa: F401
     from core import manifold
-    from core.data import Subsample, open_dataset
+    from core.subsample import Subsample
+    from core.dataset import open_dataset
 
     if not args.no_umap:
         with warnings.catch_warnings():

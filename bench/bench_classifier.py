@@ -63,10 +63,10 @@ def main(argv=None) -> int:
     import numpy as np
     from PIL import Image
 
-    from core import classifier, data
+    from core import classifier, dataset, subsample
 
-    ds = data.open_dataset(args.data)
-    sub = data.Subsample(ds, fraction=args.fraction)
+    ds = dataset.open_dataset(args.data)
+    sub = subsample.Subsample(ds, fraction=args.fraction)
     threads = os.cpu_count()
     _line(f"dataset {ds.root.name}: {len(sub.ids):,} rows in the {args.fraction:.0%} subsample; "
           f"{threads} CPUs visible; load average {os.getloadavg()[0]:.1f}")
@@ -155,7 +155,7 @@ def main(argv=None) -> int:
           f"(target < 100 ms: {'met' if results['single_image_ms'] < 100 else 'NOT met'})")
 
     if args.full:
-        full = data.Subsample(ds, fraction=1.0)
+        full = subsample.Subsample(ds, fraction=1.0)
         r = classifier.train(full, "default", seed=seed0)
         results["full"] = {"val_accuracy": r["val_accuracy"], "seconds": r["seconds"],
                            "n_rows": r["n_samples"], "epochs": len(r["history"])}

@@ -27,8 +27,8 @@ sys.path.insert(0, str(REPO))
 
 _WARM = """
 import json, sys, time
-from core import data, images
-ds = data.open_dataset(sys.argv[1])
+from core import dataset, images, styles
+ds = dataset.open_dataset(sys.argv[1])
 t = time.perf_counter()
 found = images.scan(ds)
 px = images.pixels(ds, found["readable"])
@@ -43,8 +43,8 @@ def cold(data_dir: str, jobs: int | None) -> dict:
         code = (
             "import json, sys, time\n"
             "from core import data, images\n"
-            "ds = data.open_dataset(sys.argv[1])\n"
-            "data.load_styles(ds)\n"
+            "ds = dataset.open_dataset(sys.argv[1])\n"
+            "styles.load_styles(ds)\n"
             "t = time.perf_counter()\n"
             f"found = images.scan(ds, n_jobs={jobs!r})\n"
             "print(json.dumps({'seconds': time.perf_counter() - t,"

@@ -54,13 +54,13 @@ def _json_default(value):
 
 
 def _dataset(args, progress=None):
-    from .data import resolve_dataset
+    from .dataset import resolve_dataset
 
     return resolve_dataset(getattr(args, "data", None), progress=progress)
 
 
 def _subsample(args, progress=None):
-    from .data import Subsample
+    from .subsample import Subsample
 
     return Subsample(_dataset(args, progress), fraction=args.fraction)
 
@@ -69,7 +69,7 @@ def _subsample(args, progress=None):
 # Commands
 # ----------------------------------------------------------------------------
 def cmd_info(args) -> int:
-    from .data import dataset_info
+    from .summary import dataset_info
 
     progress = _progress_printer(args.json)
     info = dataset_info(_dataset(args, progress), progress=progress)
@@ -122,7 +122,7 @@ def _print_info(info: dict) -> None:
 
 
 def cmd_download(args) -> int:
-    from .data import download
+    from .dataset import download
 
     path = download(progress=_progress_printer())
     print(path)

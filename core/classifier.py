@@ -30,6 +30,7 @@ from typing import Iterable, Optional, Sequence
 import numpy as np
 
 from . import cache, config
+from .progress import report, scaled
 
 #: Input of the default model: the catalogue's native photo size (height, width).
 IMAGE_HEIGHT, IMAGE_WIDTH = 80, 60
@@ -213,8 +214,8 @@ def dataset_images(sub, progress=None) -> np.ndarray:
             with Image.open(dataset.image_path(pid)) as im:
                 out[i] = prepare(im)
             if i % 500 == 0:
-                config.report(progress, i / max(1, len(ids)), f"decoding photos {i}/{len(ids)}")
-        config.report(progress, 1.0, "photos decoded")
+                report(progress, i / max(1, len(ids)), f"decoding photos {i}/{len(ids)}")
+        report(progress, 1.0, "photos decoded")
         return out
 
     return cache.cached_array("classifier.images", 1, (sub.rows_key(),), compute)
@@ -411,7 +412,7 @@ class _EpochLog:
             def on_train_batch_end(self, batch, logs=None):
                 if self.progress is not None and batch % 10 == 0:
                     done = (len(self.history) + (batch + 1) / self.steps) / self.epochs
-                    config.report(self.progress, done,
+                    report(self.progress, done,
                                   f"epoch {len(self.history) + 1}/{self.epochs}, batch {batch + 1}/{self.steps}")
 
             def on_epoch_end(self, epoch, logs=None):
@@ -427,7 +428,7 @@ class _EpochLog:
                     if row["val_accuracy"] >= self.best[0]:
                         self.best = (row["val_accuracy"], [w.copy() for w in self.model.get_weights()], epoch + 1)
                 self.history.append(row)
-                config.report(self.progress, (epoch + 1) / self.epochs,
+                report(self.progress, (epoch + 1) / self.epochs,
                               f"epoch {epoch + 1}/{self.epochs}: accuracy {row['accuracy']:.3f}"
                               + (f", tuning accuracy {row['val_accuracy']:.3f}" if "val_accuracy" in row else ""))
 
@@ -609,7 +610,7 @@ def seed_step_seconds(sub, steps: int = 5, progress=None) -> dict:
         model.train_on_batch(xb, y[pick])
         if i:
             times.append(time.perf_counter() - t0)
-        config.report(progress, (i + 1) / (steps + 1), f"seed model step {i + 1}/{steps + 1}")
+        report(progress, (i + 1) / (steps + 1), f"seed model step {i + 1}/{steps + 1}")
     per_step = float(np.median(times))
     steps_per_epoch = int(np.ceil(len(fit) / batch))
     return {"seconds_per_step": per_step, "steps_per_epoch": steps_per_epoch,
@@ -621,7 +622,7 @@ def seed_step_seconds(sub, steps: int = 5, progress=None) -> dict:
 # ----------------------------------------------------------------------------
 def _rows(sub):
     """The subsample with the image settings reset: the classifier reads its own photos."""
-    from .data import Subsample
+    from .subsample import Subsample
 
     return Subsample(sub.dataset, fraction=float(sub.fraction), seed=int(sub.seed))
 
@@ -701,20 +702,20 @@ def _recipe(model: str, epochs: Optional[int]) -> dict:
 
 @cache.memoize("classifier.train", version=_MODEL_VERSION)
 def _train(rows, model: str, recipe: dict, seed: int, progress=None) -> dict:
-    x = np.asarray(dataset_images(rows, progress=config.scaled(progress, 0.0, 0.05)))
+    x = np.asarray(dataset_images(rows, progress=scaled(progress, 0.0, 0.05)))
     y = rows.labels()
     ids = rows.ids
     fit, tune, val = split(len(y), random_state=seed)
     if len(fit) == 0:
         raise ValueError("the subsample is too small to train on; choose a larger fraction")
-    train_progress = config.scaled(progress, 0.05, 0.92)
+    train_progress = scaled(progress, 0.05, 0.92)
     t0, cpu0 = time.perf_counter(), time.process_time()
     svc_part, weight = None, 0.0
     if model == "default":
         km, history, best_epoch = _fit_default(x[fit], y[fit], x[tune], y[tune], recipe, seed,
                                                train_progress)
         if len(np.unique(y[fit])) > 1 and recipe.get("svc_weights"):
-            config.report(progress, 0.92, "fitting the PCA + SVC partner")
+            report(progress, 0.92, "fitting the PCA + SVC partner")
             rows_svc = fit
             if len(fit) > SVC_MAX_ROWS:
                 rows_svc = np.sort(np.random.default_rng(seed).choice(fit, SVC_MAX_ROWS, replace=False))
@@ -732,7 +733,7 @@ def _train(rows, model: str, recipe: dict, seed: int, progress=None) -> dict:
     # CPU time of every thread: on a busy machine the wall time overstates the
     # cost, and cpu_seconds / n_cores is what an idle machine would take.
     cpu_seconds = time.process_time() - cpu0
-    config.report(progress, 0.93, "evaluating on the validation set")
+    report(progress, 0.93, "evaluating on the validation set")
     proba_val = predict(km, x[val])
     evaluation = evaluate(y[val], proba_val, ids[val])
     cnn_accuracy = (float(np.mean(_predict(km, x[val]).argmax(1) == y[val])) if model == "default"
@@ -755,7 +756,7 @@ def _train(rows, model: str, recipe: dict, seed: int, progress=None) -> dict:
         d = _nearest_distances(e_tune, e_fit, k=1)[0][:, 0]
         ood["nn_distance"] = float(np.quantile(d, 0.99))
         ood["tune_median_nn_distance"] = float(np.median(d))
-    config.report(progress, 1.0, f"trained in {seconds:.0f} s: validation accuracy "
+    report(progress, 1.0, f"trained in {seconds:.0f} s: validation accuracy "
                                  f"{evaluation['accuracy']:.1%}")
     return {
         "model": model, "recipe": recipe, "seed": int(seed),
@@ -777,7 +778,7 @@ def train(sub, model: str = "default", epochs: Optional[int] = None, seed: int =
 
     Parameters
     ----------
-    sub : core.data.Subsample
+    sub : core.subsample.Subsample
         Rows to use; its image settings do not matter (the classifier reads the
         photos at 80x60 colour through :func:`prepare`).
     model : {"default", "seed"}
@@ -904,7 +905,7 @@ class Predictor:
             lambda: self._embed_rows(x, progress)))
 
     def _embed_rows(self, x, progress):
-        config.report(progress, 0.0, "embedding the catalogue for nearest neighbours")
+        report(progress, 0.0, "embedding the catalogue for nearest neighbours")
         return _embed(self.embedder, x, batch_size=32 if self._is_seed else 256,
                       transform=self._transform)
 
@@ -995,7 +996,7 @@ def pca_position(sub, x: np.ndarray) -> Optional[np.ndarray]:
 
     Parameters
     ----------
-    sub : core.data.Subsample
+    sub : core.subsample.Subsample
     x : numpy.ndarray of shape (n, 80, 60, 3)
         Images through :func:`prepare`.
 
@@ -1056,7 +1057,7 @@ def load(sub, model: str = "default", epochs: Optional[int] = None, seed: int = 
 
     Loaded models are kept in memory, so a second call is instant.
     """
-    info = train(sub, model, epochs, seed, progress=config.scaled(progress, 0.0, 0.95))
+    info = train(sub, model, epochs, seed, progress=scaled(progress, 0.0, 0.95))
     key = (info["model_file"], sub.cache_key())
     with _load_lock:
         predictor = _loaded.get(key)
@@ -1069,7 +1070,7 @@ def load(sub, model: str = "default", epochs: Optional[int] = None, seed: int = 
                 info = train(sub, model, epochs, seed, progress=progress)
                 path = cache.files_dir() / info["model_file"]
             km = keras.saving.load_model(path, compile=False)
-            predictor = Predictor(sub, info, km, progress=config.scaled(progress, 0.95, 1.0))
+            predictor = Predictor(sub, info, km, progress=scaled(progress, 0.95, 1.0))
             _loaded[key] = predictor
     return predictor
 
@@ -1118,14 +1119,14 @@ def classify_images(sub, images: Sequence[tuple[str, bytes]], model: str = "defa
 
     Parameters
     ----------
-    sub : core.data.Subsample
+    sub : core.subsample.Subsample
         The subsample whose model answers (trained first if none is cached).
     images : sequence of (name, bytes)
         The files.
     model : {"default", "seed"}
     k : int
         Nearest catalogue products to return.
-    map_sub : core.data.Subsample, optional
+    map_sub : core.subsample.Subsample, optional
         Whose PCA map the ``pca`` coordinates refer to (default ``sub``).
 
     Returns
@@ -1180,7 +1181,7 @@ def classify_paths(sub, paths: Iterable, model: str = "default", progress=None) 
         except OSError as exc:
             loaded.append((p, None, f"{p}: cannot be read ({exc.strerror or exc})"))
     if any(data is not None for _, data, _ in loaded) and not is_trained(sub, model):
-        config.report(progress, 0.0, f"no trained {model} model is cached for this dataset and "
+        report(progress, 0.0, f"no trained {model} model is cached for this dataset and "
                                      "fraction: training one first")
     results = classify_images(sub, [(p, data) for p, data, err in loaded if data is not None],
                               model=model, progress=progress)
@@ -1212,7 +1213,7 @@ def baseline(sub, n_components: int = 100, C: float = 10.0, random_state: int = 
 
     Parameters
     ----------
-    sub : core.data.Subsample
+    sub : core.subsample.Subsample
         Its standardized feature matrix is the input (grayscale 100x100 by default).
     n_components : int
         PCA components, fitted on the training part only.
@@ -1228,11 +1229,11 @@ def baseline(sub, n_components: int = 100, C: float = 10.0, random_state: int = 
     from sklearn.decomposition import PCA
     from sklearn.svm import SVC
 
-    X = np.asarray(sub.features(progress=config.scaled(progress, 0.0, 0.7)), dtype=np.float32)
+    X = np.asarray(sub.features(progress=scaled(progress, 0.0, 0.7)), dtype=np.float32)
     y = sub.labels()
     fit, tune, val = split(len(y), random_state=random_state, tuning_fraction=0.0)
     n_comp = int(min(n_components, len(fit) - 1, X.shape[1]))
-    config.report(progress, 0.75, "fitting PCA + SVC")
+    report(progress, 0.75, "fitting PCA + SVC")
     t0 = time.perf_counter()
     pca = PCA(n_components=n_comp, svd_solver="randomized", random_state=random_state).fit(X[fit])
     svc = SVC(C=C, kernel="rbf", gamma="scale", random_state=random_state)
@@ -1241,7 +1242,7 @@ def baseline(sub, n_components: int = 100, C: float = 10.0, random_state: int = 
     pred = svc.predict(pca.transform(X[val]))
     proba = np.eye(len(config.CATEGORIES))[pred]
     evaluation = evaluate(y[val], proba, sub.ids[val])
-    config.report(progress, 1.0, f"baseline: {evaluation['accuracy']:.1%}")
+    report(progress, 1.0, f"baseline: {evaluation['accuracy']:.1%}")
     return {"model": "PCA + RBF SVC", "n_components": n_comp, "C": float(C), "seconds": float(seconds),
             "val_accuracy": evaluation["accuracy"], "evaluation": evaluation}
 

@@ -12,7 +12,7 @@ the same for any input space, named by a small descriptor string:
 ``"embedding:<method>"``
     A 2-D embedding of :mod:`core.manifold` (``"embedding:tsne"``...).
 
-Every function of a :class:`core.data.Subsample` is cached on disk, keyed on
+Every function of a :class:`core.subsample.Subsample` is cached on disk, keyed on
 the subsample, the space and every parameter; the array-level functions
 (:func:`sweep_k`, :func:`fit_kmeans`, :func:`silhouette_groups`,
 :func:`regions_grid`, :func:`contingency_table`, :func:`elbow`) hold the math
@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from . import cache, config
+from .progress import ProgressFn, report, scaled
 
 #: Points above which silhouettes are computed on a fixed random sample.
 SILHOUETTE_SAMPLE = 5000
@@ -112,12 +113,12 @@ def require_2d(space: str, what: str) -> None:
 
 
 def space_matrix(sub, space: str = DEFAULT_SPACE, random_state: int = config.DEFAULT_RANDOM_STATE,
-                 progress: Optional[config.ProgressFn] = None) -> np.ndarray:
+                 progress: Optional[ProgressFn] = None) -> np.ndarray:
     """The subsample's points in an input space.
 
     Parameters
     ----------
-    sub : core.data.Subsample
+    sub : core.subsample.Subsample
     space : str, default "pca2"
         See :func:`parse_space`.
     random_state : int, default 42
@@ -219,7 +220,7 @@ def elbow(ks, inertia) -> Optional[int]:
 
 
 def sweep_k(X: np.ndarray, k_range=DEFAULT_K_RANGE, random_state: int = config.DEFAULT_RANDOM_STATE,
-            progress: Optional[config.ProgressFn] = None) -> dict:
+            progress: Optional[ProgressFn] = None) -> dict:
     """Inertia and mean silhouette of k-means for every k in a range.
 
     Parameters
@@ -245,11 +246,11 @@ def sweep_k(X: np.ndarray, k_range=DEFAULT_K_RANGE, random_state: int = config.D
     ks = list(range(lo, hi + 1))
     inertia, silhouette = [], []
     for i, k in enumerate(ks):
-        config.report(progress, i / len(ks), f"k-means k={k}")
+        report(progress, i / len(ks), f"k-means k={k}")
         fit = fit_kmeans(X, k, random_state)
         inertia.append(fit["inertia"])
         silhouette.append(mean_silhouette(X, fit["labels"], random_state) if k >= 2 else float("nan"))
-    config.report(progress, 1.0, "k-means sweep done")
+    report(progress, 1.0, "k-means sweep done")
     sil = np.asarray(silhouette)
     valid = np.isfinite(sil)
     return {
@@ -369,12 +370,12 @@ def contingency_table(clusters: np.ndarray, labels: np.ndarray) -> dict:
 @cache.memoize("clustering.kmeans_sweep", version=1)
 def kmeans_sweep(sub, space: str = DEFAULT_SPACE, k_range=DEFAULT_K_RANGE,
                  random_state: int = config.DEFAULT_RANDOM_STATE,
-                 progress: Optional[config.ProgressFn] = None) -> dict:
+                 progress: Optional[ProgressFn] = None) -> dict:
     """Inertia and mean silhouette for k in ``k_range``, with the elbow and silhouette picks.
 
     Parameters
     ----------
-    sub : core.data.Subsample
+    sub : core.subsample.Subsample
     space : str, default "pca2"
         Input space; see :func:`parse_space`.
     k_range : (int, int), default (1, 10)
@@ -387,15 +388,15 @@ def kmeans_sweep(sub, space: str = DEFAULT_SPACE, k_range=DEFAULT_K_RANGE,
     dict
         As :func:`sweep_k`, plus ``space``.
     """
-    X = space_matrix(sub, space, random_state, progress=config.scaled(progress, 0.0, 0.3))
-    out = sweep_k(X, tuple(k_range), random_state, progress=config.scaled(progress, 0.3, 1.0))
+    X = space_matrix(sub, space, random_state, progress=scaled(progress, 0.0, 0.3))
+    out = sweep_k(X, tuple(k_range), random_state, progress=scaled(progress, 0.3, 1.0))
     out["space"] = space
     return out
 
 
 @cache.memoize("clustering.kmeans", version=1)
 def kmeans(sub, k: int, space: str = DEFAULT_SPACE, random_state: int = config.DEFAULT_RANDOM_STATE,
-           progress: Optional[config.ProgressFn] = None) -> dict:
+           progress: Optional[ProgressFn] = None) -> dict:
     """K-means with ``k`` clusters in an input space.
 
     Returns
@@ -410,7 +411,7 @@ def kmeans(sub, k: int, space: str = DEFAULT_SPACE, random_state: int = config.D
 @cache.memoize("clustering.silhouette_by_cluster", version=1)
 def silhouette_by_cluster(sub, k: int, space: str = DEFAULT_SPACE,
                           random_state: int = config.DEFAULT_RANDOM_STATE,
-                          progress: Optional[config.ProgressFn] = None) -> dict:
+                          progress: Optional[ProgressFn] = None) -> dict:
     """Sorted per-sample silhouette values of each cluster, for the diagram of ``k``.
 
     Returns
@@ -427,7 +428,7 @@ def silhouette_by_cluster(sub, k: int, space: str = DEFAULT_SPACE,
 @cache.memoize("clustering.decision_regions", version=1)
 def decision_regions(sub, k: int, space: str = DEFAULT_SPACE, grid: int = 200,
                      random_state: int = config.DEFAULT_RANDOM_STATE,
-                     progress: Optional[config.ProgressFn] = None) -> dict:
+                     progress: Optional[ProgressFn] = None) -> dict:
     """K-means decision regions on a ``grid`` x ``grid`` lattice, for 2-D spaces.
 
     Returns
@@ -447,7 +448,7 @@ def decision_regions(sub, k: int, space: str = DEFAULT_SPACE, grid: int = 200,
 
 @cache.memoize("clustering.contingency", version=1)
 def contingency(sub, k: int, space: str = DEFAULT_SPACE, random_state: int = config.DEFAULT_RANDOM_STATE,
-                progress: Optional[config.ProgressFn] = None) -> dict:
+                progress: Optional[ProgressFn] = None) -> dict:
     """Clusters of k-means against masterCategory, with ARI and NMI.
 
     Returns

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Optional
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -63,10 +63,6 @@ DATASET_SOURCE = "Kaggle: Fashion Product Images (Small), paramaggarwal/fashion-
 DATASET_URL = "https://www.kaggle.com/datasets/paramaggarwal/fashion-product-images-small"
 DATASET_LICENSE = "MIT (as published on Kaggle by Param Aggarwal)"
 
-#: A progress callback receives the fraction done in [0, 1] and a short message.
-ProgressFn = Callable[[float, str], None]
-
-
 def cache_dir(directory: Optional[os.PathLike | str] = None) -> Path:
     """Folder of the disk cache.
 
@@ -88,19 +84,3 @@ def cache_dir(directory: Optional[os.PathLike | str] = None) -> Path:
         return Path(env).expanduser().resolve()
     return REPO_ROOT / "cache"
 
-
-def report(progress: Optional[ProgressFn], fraction: float, message: str) -> None:
-    """Call ``progress`` if one was given; clamp the fraction to [0, 1]."""
-    if progress is not None:
-        progress(min(1.0, max(0.0, float(fraction))), message)
-
-
-def scaled(progress: Optional[ProgressFn], start: float, stop: float) -> Optional[ProgressFn]:
-    """A callback that maps a sub-step's [0, 1] onto ``[start, stop]`` of ``progress``."""
-    if progress is None:
-        return None
-
-    def _inner(fraction: float, message: str) -> None:
-        progress(start + (stop - start) * min(1.0, max(0.0, fraction)), message)
-
-    return _inner

@@ -11,7 +11,7 @@ classifier find real structure. Everything is generated from one seeded
 generator, so the set is the same on every machine.
 
 The data is synthetic and says so: every product name starts with "Demo", and
-:class:`core.data.Dataset` marks it ``kind == "demo"``.
+:class:`core.dataset.Dataset` marks it ``kind == "demo"``.
 """
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ import cv2
 import numpy as np
 
 from . import config
+from .progress import ProgressFn, report
 
 #: Bump when the generated images or rows change, so old copies are replaced.
 DEMO_VERSION = 1
@@ -403,6 +404,11 @@ _SEASONS = ("Summer", "Fall", "Winter", "Spring")
 _SEASON_P = (0.48, 0.26, 0.19, 0.07)
 
 
+def demo_dir(cache_directory=None) -> Path:
+    """Where the generated demo set lives (under the cache folder)."""
+    return config.cache_dir(cache_directory) / "data" / "demo"
+
+
 def _rows_and_images(n_images: int, rng: np.random.Generator):
     """Generate the rows and images, in a random order of products."""
     total = sum(_CLASS_COUNTS.values())
@@ -452,13 +458,13 @@ def _valid(folder: Path, n_images: int) -> bool:
 
 
 def ensure_demo(folder: Optional[os.PathLike | str] = None,
-                progress: Optional[config.ProgressFn] = None, n_images: int = N_IMAGES) -> Path:
+                progress: Optional[ProgressFn] = None, n_images: int = N_IMAGES) -> Path:
     """The demo dataset folder, generated on first use.
 
     Parameters
     ----------
     folder : path-like, optional
-        Where the set lives; default :func:`core.data.demo_dir` (under the cache).
+        Where the set lives; default :func:`demo_dir` (under the cache).
     progress : callable, optional
         ``progress(fraction, message)`` while generating.
     n_images : int, default 1500
@@ -477,8 +483,6 @@ def ensure_demo(folder: Optional[os.PathLike | str] = None,
     older version of this module is replaced.
     """
     if folder is None:
-        from .data import demo_dir
-
         folder = demo_dir()
     folder = Path(folder)
     if _valid(folder, n_images):
@@ -502,12 +506,12 @@ def ensure_demo(folder: Optional[os.PathLike | str] = None,
                 raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    config.report(progress, 1.0, f"demo set ready: {n_images:,} synthetic products")
+    report(progress, 1.0, f"demo set ready: {n_images:,} synthetic products")
     return folder
 
 
 def _write(tmp: Path, n_images: int, progress: Optional[Callable]) -> None:
-    config.report(progress, 0.0, "generating the synthetic demo set")
+    report(progress, 0.0, "generating the synthetic demo set")
     rng = np.random.default_rng(DEMO_SEED)
     rows, images = _rows_and_images(n_images, rng)
     (tmp / "images").mkdir(parents=True)
@@ -517,7 +521,7 @@ def _write(tmp: Path, n_images: int, progress: Optional[Callable]) -> None:
             raise RuntimeError("could not encode a demo image")
         (tmp / "images" / f"{row['id']}.jpg").write_bytes(buf.tobytes())
         if k % 250 == 0:
-            config.report(progress, 0.1 + 0.85 * k / len(rows), "drawing synthetic products")
+            report(progress, 0.1 + 0.85 * k / len(rows), "drawing synthetic products")
     with open(tmp / "styles.csv", "w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(config.STYLE_COLUMNS))
         writer.writeheader()

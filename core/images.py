@@ -34,6 +34,7 @@ import numpy as np
 from PIL import Image
 
 from . import cache, config
+from .progress import report, scaled
 
 logger = logging.getLogger(__name__)
 
@@ -345,7 +346,7 @@ def _decode_pass(dataset, ids: np.ndarray, out_path: Optional[Path], image_size:
     notes: dict[str, list] = {}
     done = 0
     what = "checking and decoding images" if inspect else "decoding images"
-    config.report(progress, 0.0, f"{what} ({n:,}, {jobs} process{'es' if jobs > 1 else ''})")
+    report(progress, 0.0, f"{what} ({n:,}, {jobs} process{'es' if jobs > 1 else ''})")
     finished: set[int] = set()
 
     def collect(results) -> None:
@@ -356,7 +357,7 @@ def _decode_pass(dataset, ids: np.ndarray, out_path: Optional[Path], image_size:
             for k, v in nt.items():
                 notes.setdefault(k, []).extend(v)
             done += n_done
-            config.report(progress, done / max(n, 1), f"{what}: {done:,}/{n:,}")
+            report(progress, done / max(n, 1), f"{what}: {done:,}/{n:,}")
 
     if jobs > 1:
         from joblib import Parallel, delayed
@@ -372,7 +373,7 @@ def _decode_pass(dataset, ids: np.ndarray, out_path: Optional[Path], image_size:
     return failed, {k: sorted(v) for k, v in sorted(notes.items())}
 
 
-def _listing(dataset) -> set:
+def listing(dataset) -> set:
     """Names of the files in ``images/``: one directory read instead of a stat per row."""
     with os.scandir(dataset.images_dir) as it:
         return {e.name for e in it if e.is_file()}
@@ -392,7 +393,7 @@ def scan(dataset, progress=None, n_jobs=None) -> dict:
 
     Parameters
     ----------
-    dataset : core.data.Dataset
+    dataset : core.dataset.Dataset
     progress : callable, optional
         ``progress(fraction, message)``.
     n_jobs : int, optional
@@ -409,11 +410,11 @@ def scan(dataset, progress=None, n_jobs=None) -> dict:
         that needed it; ``files``: sorted int64 ids with a file (the row
         order of the cached pixel matrices).
     """
-    from .data import load_styles
+    from .styles import load_styles
 
     styles, _ = load_styles(dataset)
     ids = np.unique(styles["id"].to_numpy(dtype=np.int64))
-    names = _listing(dataset)
+    names = listing(dataset)
     has_file = np.fromiter((f"{pid}.jpg" in names for pid in ids), dtype=bool, count=len(ids))
     files, missing = ids[has_file], ids[~has_file]
 
@@ -432,7 +433,7 @@ def scan(dataset, progress=None, n_jobs=None) -> dict:
     failed, notes = result["status"]
     bad = np.array(sorted(failed), dtype=np.int64)
     readable = files[~np.isin(files, bad)]
-    config.report(progress, 1.0, f"{len(readable):,} readable images")
+    report(progress, 1.0, f"{len(readable):,} readable images")
     return {
         "readable": readable,
         "missing": [int(i) for i in missing],
@@ -448,7 +449,7 @@ def pixels(dataset, ids: np.ndarray, image_size: int = 100, color: bool = False,
 
     Parameters
     ----------
-    dataset : core.data.Dataset
+    dataset : core.dataset.Dataset
     ids : array-like of int
         Product ids, all with a readable image (see :func:`scan`).
     image_size, color, resample
@@ -474,7 +475,7 @@ def pixels(dataset, ids: np.ndarray, image_size: int = 100, color: bool = False,
         raise ValueError(f"unknown resample filter {resample!r}; use one of "
                          f"{', '.join(RESAMPLE_FILTERS)}")
     order = np.asarray(ids, dtype=np.int64).reshape(-1)
-    found = scan(dataset, progress=config.scaled(progress, 0.0, 0.5), n_jobs=n_jobs)
+    found = scan(dataset, progress=scaled(progress, 0.0, 0.5), n_jobs=n_jobs)
     files, readable = found["files"], found["readable"]
     ok = np.isin(order, readable)
     if not ok.all():
@@ -484,7 +485,7 @@ def pixels(dataset, ids: np.ndarray, image_size: int = 100, color: bool = False,
 
     def build(tmp: Path) -> None:
         _decode_pass(dataset, files, tmp, image_size, color, resample, False,
-                     config.scaled(progress, 0.5, 1.0), n_jobs)
+                     scaled(progress, 0.5, 1.0), n_jobs)
 
     path = cache.cached_file("images.pixels", _PIXELS_VERSION,
                              _pixels_parts(dataset, image_size, color, resample), build, ".npy")
@@ -550,18 +551,6 @@ def standardize(x: np.ndarray) -> np.ndarray:
     return out
 
 
-def features(sub, progress=None) -> np.ndarray:
-    """Standardized feature matrix ``X`` of a :class:`core.data.Subsample`.
-
-    Returns
-    -------
-    numpy.ndarray of float32, shape (n_samples, n_features)
-        Rows in the subsample's order.
-    """
-    return standardize(pixels(sub.dataset, sub.ids, sub.image_size, sub.color, sub.resample,
-                              progress=progress))
-
-
 # ----------------------------------------------------------------------------
 # Thumbnails for the browser
 # ----------------------------------------------------------------------------
@@ -585,7 +574,7 @@ def export_thumbnails(dataset, ids: Iterable[int], dest_dir: os.PathLike | str,
 
     Parameters
     ----------
-    dataset : core.data.Dataset
+    dataset : core.dataset.Dataset
     ids : iterable of int
     dest_dir : path-like
         Created if needed.
@@ -616,6 +605,6 @@ def export_thumbnails(dataset, ids: Iterable[int], dest_dir: os.PathLike | str,
         except (OSError, UnreadableImage):
             tmp.unlink(missing_ok=True)
         if k % 500 == 0:
-            config.report(progress, k / len(todo), f"writing thumbnails: {k:,}/{len(todo):,}")
-    config.report(progress, 1.0, f"{len(todo):,} thumbnails written")
+            report(progress, k / len(todo), f"writing thumbnails: {k:,}/{len(todo):,}")
+    report(progress, 1.0, f"{len(todo):,} thumbnails written")
     return dest

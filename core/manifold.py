@@ -29,6 +29,7 @@ from typing import Optional
 import numpy as np
 
 from . import cache, config, pca
+from .progress import ProgressFn, report, scaled
 
 METHODS: tuple[str, ...] = ("pca", "tsne", "lle", "mds", "umap")
 DISPLAY_NAMES: dict[str, str] = {
@@ -148,7 +149,7 @@ def _input(sub, n_input_dims: Optional[int], random_state: int, progress=None) -
 # ----------------------------------------------------------------------------
 def tsne(Y: np.ndarray, *, perplexity: float = 30.0, n_iter: int = 500,
          random_state: int = config.DEFAULT_RANDOM_STATE, n_jobs: Optional[int] = None,
-         progress: Optional[config.ProgressFn] = None) -> tuple[np.ndarray, str]:
+         progress: Optional[ProgressFn] = None) -> tuple[np.ndarray, str]:
     """t-SNE with openTSNE: 250 early-exaggeration iterations then ``n_iter``.
 
     ``n_iter=750`` makes scikit-learn's 1,000 iterations in all. Barnes-Hut
@@ -171,7 +172,7 @@ def tsne(Y: np.ndarray, *, perplexity: float = 30.0, n_iter: int = 500,
 
     def callback(iteration, error, embedding):
         state["done"] += 50
-        config.report(progress, state["done"] / total, f"t-SNE iteration {min(state['done'], total)}/{total}")
+        report(progress, state["done"] / total, f"t-SNE iteration {min(state['done'], total)}/{total}")
         return False
 
     model = TSNE(
@@ -355,7 +356,7 @@ def pairwise_distances32(A: np.ndarray, B: Optional[np.ndarray] = None) -> np.nd
 
 
 def smacof(D: np.ndarray, init: np.ndarray, *, max_iter: int = 300, tol: float = 1e-5,
-           progress: Optional[config.ProgressFn] = None) -> tuple[np.ndarray, float, int]:
+           progress: Optional[ProgressFn] = None) -> tuple[np.ndarray, float, int]:
     """Metric MDS by stress majorization (SMACOF), from a given start.
 
     Parameters
@@ -391,7 +392,7 @@ def smacof(D: np.ndarray, init: np.ndarray, *, max_iter: int = 300, tol: float =
             previous = stress
             Z, out = out, Z
             if it % 10 == 0:
-                config.report(progress, it / max_iter, f"MDS iteration {it}, stress {stress:.4g}")
+                report(progress, it / max_iter, f"MDS iteration {it}, stress {stress:.4g}")
     return Z.astype(np.float32), float(stress), it
 
 
@@ -413,7 +414,7 @@ def classical_mds_start(Y: np.ndarray, D: np.ndarray) -> np.ndarray:
 def mds(Y: np.ndarray, *, n_iter: int = 300, tol: float = 1e-5,
         random_state: int = config.DEFAULT_RANDOM_STATE, landmarks: int = MDS_LANDMARKS,
         exact_max: int = MDS_EXACT_MAX,
-        progress: Optional[config.ProgressFn] = None) -> tuple[np.ndarray, str, dict]:
+        progress: Optional[ProgressFn] = None) -> tuple[np.ndarray, str, dict]:
     """Metric MDS of the rows of ``Y`` (Euclidean dissimilarities).
 
     Up to ``exact_max`` points: SMACOF on all pairs from a classical start.
@@ -440,7 +441,7 @@ def mds(Y: np.ndarray, *, n_iter: int = 300, tol: float = 1e-5,
     idx = np.sort(rng.choice(n, size=min(landmarks, n), replace=False))
     DL = pairwise_distances32(Y[idx])
     P, stress, it = smacof(DL, classical_mds_start(Y[idx], DL), max_iter=n_iter, tol=tol,
-                           progress=config.scaled(progress, 0, 0.6))
+                           progress=scaled(progress, 0, 0.6))
     place = _kernel("place")
     coords = np.empty((n, 2), dtype=np.float32)
     P64 = P.astype(np.float64)
@@ -455,7 +456,7 @@ def mds(Y: np.ndarray, *, n_iter: int = 300, tol: float = 1e-5,
         with _threads(_kernel_threads(len(Z))):
             place(Dl, P64, Z, 30)
         coords[start:start + len(Z)] = Z
-        config.report(progress, 0.6 + 0.4 * min(1.0, (start + block) / n),
+        report(progress, 0.6 + 0.4 * min(1.0, (start + block) / n),
                       f"MDS: placing points {min(n, start + block)}/{n}")
     coords[idx] = P
     return coords, (f"landmark SMACOF: {len(idx)} random landmarks ({it} iterations), "
@@ -594,7 +595,7 @@ def _reference_distances(sub, progress=None) -> np.ndarray:
                               (sub, QUALITY_SAMPLE, 0), compute)
 
 
-def evaluate_subsample(sub, coords: np.ndarray, progress: Optional[config.ProgressFn] = None) -> dict:
+def evaluate_subsample(sub, coords: np.ndarray, progress: Optional[ProgressFn] = None) -> dict:
     """:func:`evaluate` of any coordinates of ``sub`` (e.g. a scikit-learn call's).
 
     Uses the cached reference distances of ``sub``, so measuring several
@@ -621,10 +622,10 @@ def _embed(sub, method: str, params: tuple, random_state: int, progress=None) ->
         route = "PCA: first two principal components"
         extra["variance_2d"] = var2
     else:
-        step = config.scaled(progress, 0.0, 0.3)
+        step = scaled(progress, 0.0, 0.3)
         Y, where = _input(sub, p.get("n_input_dims"), random_state, step)
-        rest = config.scaled(progress, 0.3, 1.0)
-        config.report(progress, 0.3, f"{DISPLAY_NAMES[method]} {where}")
+        rest = scaled(progress, 0.3, 1.0)
+        report(progress, 0.3, f"{DISPLAY_NAMES[method]} {where}")
         if method == "tsne":
             coords, route = tsne(Y, perplexity=p["perplexity"], n_iter=p["n_iter"],
                                  random_state=random_state, progress=rest)
@@ -637,7 +638,7 @@ def _embed(sub, method: str, params: tuple, random_state: int, progress=None) ->
             coords, route = umap_embed(Y, n_neighbors=p["n_neighbors"], n_iter=p["n_iter"],
                                        random_state=random_state)
         route = f"{route}, {where}"
-    config.report(progress, 1.0, f"{DISPLAY_NAMES[method]} done")
+    report(progress, 1.0, f"{DISPLAY_NAMES[method]} done")
     return Embedding(coords=np.ascontiguousarray(coords, dtype=np.float32), method=method,
                      params=p, seconds=time.perf_counter() - t0, route=route, extra=extra)
 
@@ -650,12 +651,12 @@ def _embed_args(sub, method, n_input_dims, perplexity, n_neighbors, n_iter, rand
 
 def embed(sub, method: str, *, n_input_dims=..., perplexity=..., n_neighbors=..., n_iter=...,
           random_state: int = config.DEFAULT_RANDOM_STATE,
-          progress: Optional[config.ProgressFn] = None) -> Embedding:
+          progress: Optional[ProgressFn] = None) -> Embedding:
     """2-D embedding of a subsample by one of :data:`METHODS`, cached.
 
     Parameters
     ----------
-    sub : core.data.Subsample
+    sub : core.subsample.Subsample
     method : {"pca", "tsne", "lle", "mds", "umap"}
     n_input_dims : int or None, optional
         PCA components fed to the method (``None``: the full standardized
@@ -696,15 +697,15 @@ embed.is_cached = _embed_is_cached
 
 @cache.memoize("manifold.quality", version=1)
 def _quality(sub, method: str, params: tuple, random_state: int, progress=None) -> dict:
-    emb = _embed(sub, method, params, random_state, progress=config.scaled(progress, 0, 0.8))
-    out = evaluate_subsample(sub, emb.coords, progress=config.scaled(progress, 0.8, 1.0))
+    emb = _embed(sub, method, params, random_state, progress=scaled(progress, 0, 0.8))
+    out = evaluate_subsample(sub, emb.coords, progress=scaled(progress, 0.8, 1.0))
     out["seconds"] = float(emb.seconds)
     return out
 
 
 def quality(sub, method: str, *, n_input_dims=..., perplexity=..., n_neighbors=..., n_iter=...,
             random_state: int = config.DEFAULT_RANDOM_STATE,
-            progress: Optional[config.ProgressFn] = None) -> dict:
+            progress: Optional[ProgressFn] = None) -> dict:
     """Quality figures of :func:`embed`'s result for the same arguments, cached.
 
     Returns

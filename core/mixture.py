@@ -35,6 +35,7 @@ import numpy as np
 
 from . import cache, config
 from .clustering import _SINGLE_THREAD_BELOW, DEFAULT_SPACE, grid_axes, space_matrix
+from .progress import ProgressFn, report, scaled
 
 DEFAULT_N_RANGE = (1, 10)
 #: PCA dimensions of the ``"pca"`` sampling route. Measured on the shared 10%
@@ -84,7 +85,7 @@ def fit_gmm(X: np.ndarray, n_components: int, random_state: int = config.DEFAULT
 
 
 def bic_curve(X: np.ndarray, n_range=DEFAULT_N_RANGE, random_state: int = config.DEFAULT_RANDOM_STATE,
-              progress: Optional[config.ProgressFn] = None, counts=None) -> dict:
+              progress: Optional[ProgressFn] = None, counts=None) -> dict:
     """BIC and AIC of full-covariance mixtures for every count in a range.
 
     Parameters
@@ -115,11 +116,11 @@ def bic_curve(X: np.ndarray, n_range=DEFAULT_N_RANGE, random_state: int = config
         ns = list(range(lo, min(hi, len(X)) + 1))
     bic, aic = [], []
     for i, n in enumerate(ns):
-        config.report(progress, i / len(ns), f"Gaussian mixture n={n}")
+        report(progress, i / len(ns), f"Gaussian mixture n={n}")
         model = fit_gmm(X, n, random_state)
         bic.append(float(model.bic(X)))
         aic.append(float(model.aic(X)))
-    config.report(progress, 1.0, "mixture sweep done")
+    report(progress, 1.0, "mixture sweep done")
     return {"n": ns, "bic": bic, "aic": aic,
             "bic_k": int(ns[int(np.argmin(bic))]), "aic_k": int(ns[int(np.argmin(aic))])}
 
@@ -175,7 +176,7 @@ def draw(model, n: int, random_state: int = config.DEFAULT_RANDOM_STATE) -> tupl
 
 def sample_points(X: np.ndarray, n: int, n_components: Optional[int] = None,
                   n_range=DEFAULT_N_RANGE, random_state: int = config.DEFAULT_RANDOM_STATE,
-                  progress: Optional[config.ProgressFn] = None, counts=None) -> dict:
+                  progress: Optional[ProgressFn] = None, counts=None) -> dict:
     """Fit the chosen mixture on ``X`` and draw ``n`` new points from it.
 
     Parameters
@@ -200,12 +201,12 @@ def sample_points(X: np.ndarray, n: int, n_components: Optional[int] = None,
     """
     sweep = None
     if n_components is None:
-        sweep = bic_curve(X, n_range, random_state, progress=config.scaled(progress, 0.0, 0.9),
+        sweep = bic_curve(X, n_range, random_state, progress=scaled(progress, 0.0, 0.9),
                           counts=counts)
         n_components = sweep["bic_k"]
     model = fit_gmm(X, n_components, random_state)
     points, components = draw(model, n, random_state)
-    config.report(progress, 1.0, "mixture samples drawn")
+    report(progress, 1.0, "mixture samples drawn")
     return {"points": points, "components": components, "n_components": int(n_components),
             "bic": sweep}
 
@@ -292,12 +293,12 @@ def _nearest_both(generated: np.ndarray, real, batch: int = 2048,
 @cache.memoize("mixture.bic_sweep", version=1)
 def bic_sweep(sub, space: str = DEFAULT_SPACE, n_range=DEFAULT_N_RANGE,
               random_state: int = config.DEFAULT_RANDOM_STATE,
-              progress: Optional[config.ProgressFn] = None) -> dict:
+              progress: Optional[ProgressFn] = None) -> dict:
     """BIC and AIC of full-covariance mixtures of 1..10 components.
 
     Parameters
     ----------
-    sub : core.data.Subsample
+    sub : core.subsample.Subsample
     space : str, default "pca2"
         Input space; see :func:`core.clustering.parse_space`.
     n_range : (int, int), default (1, 10)
@@ -309,8 +310,8 @@ def bic_sweep(sub, space: str = DEFAULT_SPACE, n_range=DEFAULT_N_RANGE,
     dict
         As :func:`bic_curve`, plus ``space``.
     """
-    X = space_matrix(sub, space, random_state, progress=config.scaled(progress, 0.0, 0.2))
-    out = bic_curve(X, tuple(n_range), random_state, progress=config.scaled(progress, 0.2, 1.0))
+    X = space_matrix(sub, space, random_state, progress=scaled(progress, 0.0, 0.2))
+    out = bic_curve(X, tuple(n_range), random_state, progress=scaled(progress, 0.2, 1.0))
     out["space"] = space
     return out
 
@@ -323,7 +324,7 @@ def _model(sub, n_components: int, space: str, random_state: int, progress=None)
 @cache.memoize("mixture.fit", version=1)
 def fit(sub, n_components: int, space: str = DEFAULT_SPACE,
         random_state: int = config.DEFAULT_RANDOM_STATE,
-        progress: Optional[config.ProgressFn] = None) -> dict:
+        progress: Optional[ProgressFn] = None) -> dict:
     """A full-covariance mixture of ``n_components`` in an input space.
 
     Returns
@@ -341,7 +342,7 @@ def fit(sub, n_components: int, space: str = DEFAULT_SPACE,
 @cache.memoize("mixture.density_grid", version=1)
 def density_grid(sub, n_components: int, space: str = DEFAULT_SPACE, grid: int = 200,
                  random_state: int = config.DEFAULT_RANDOM_STATE,
-                 progress: Optional[config.ProgressFn] = None) -> dict:
+                 progress: Optional[ProgressFn] = None) -> dict:
     """Negative log-likelihood and regions of a 2-D mixture on a grid, for contours.
 
     Returns
@@ -374,18 +375,18 @@ def _sampling_model(sub, route: str, n_components: Optional[int], pca_dims: int,
         sweep = None
         if n_components is None:
             sweep = bic_sweep(sub, "pca2", DEFAULT_N_RANGE, random_state,
-                              progress=config.scaled(progress, 0.0, 0.9))
+                              progress=scaled(progress, 0.0, 0.9))
             n_components = sweep["bic_k"]
         model = _model(sub, int(n_components), "pca2", random_state)
         return {"model": model, "n_components": int(n_components), "bic": sweep}
-    X = space_matrix(sub, f"pca{int(pca_dims)}", random_state, progress=config.scaled(progress, 0.0, 0.1))
+    X = space_matrix(sub, f"pca{int(pca_dims)}", random_state, progress=scaled(progress, 0.0, 0.1))
     if len(X) > SAMPLE_FIT_MAX:
         rows = np.sort(np.random.default_rng(random_state).choice(len(X), SAMPLE_FIT_MAX, replace=False))
         X = X[rows]
     sweep = None
     if n_components is None:
         sweep = bic_curve(X, random_state=random_state, counts=SAMPLE_COUNTS,
-                          progress=config.scaled(progress, 0.1, 0.95))
+                          progress=scaled(progress, 0.1, 0.95))
         n_components = sweep["bic_k"]
     return {"model": fit_gmm(X, int(n_components), random_state), "n_components": int(n_components),
             "bic": sweep}
@@ -394,12 +395,12 @@ def _sampling_model(sub, route: str, n_components: Optional[int], pca_dims: int,
 @cache.memoize("mixture.sample_images", version=1)
 def sample_images(sub, n: int = 16, route: str = "pca", n_components: Optional[int] = None,
                   pca_dims: int = DEFAULT_SAMPLE_DIMS, random_state: int = config.DEFAULT_RANDOM_STATE,
-                  progress: Optional[config.ProgressFn] = None) -> dict:
+                  progress: Optional[ProgressFn] = None) -> dict:
     """Generate ``n`` new product images from a Gaussian mixture.
 
     Parameters
     ----------
-    sub : core.data.Subsample
+    sub : core.subsample.Subsample
     n : int, default 16
         Images to generate.
     route : {"pca", "2d"}, default "pca"
@@ -430,13 +431,13 @@ def sample_images(sub, n: int = 16, route: str = "pca", n_components: Optional[i
         raise ValueError(f"unknown route {route!r}: choose '2d' (the notebook's) or 'pca'")
     dims = 2 if route == "2d" else int(pca_dims)
     chosen = _sampling_model(sub, route, None if n_components is None else int(n_components), dims,
-                             random_state, progress=config.scaled(progress, 0.0, 0.8))
+                             random_state, progress=scaled(progress, 0.0, 0.8))
     points, components = draw(chosen["model"], n, random_state)
-    basis = pca.fit(sub, dims, random_state, progress=config.scaled(progress, 0.8, 0.9))
+    basis = pca.fit(sub, dims, random_state, progress=scaled(progress, 0.8, 0.9))
     features = np.asarray(basis.inverse_transform(points), dtype=np.float64)
     mean, std = (np.asarray(a, dtype=np.float64) for a in pca.pixel_scale(sub))
     imgs = to_pixels(features, mean, std, _image_shape(sub))
-    config.report(progress, 1.0, f"{n} images generated ({route} route)")
+    report(progress, 1.0, f"{n} images generated ({route} route)")
     return {"images": imgs, "points": points, "components": components,
             "n_components": chosen["n_components"], "bic": chosen["bic"], "route": route, "dims": dims,
             "features": ((imgs.reshape(len(imgs), -1) - mean) / std).astype(np.float32)}
@@ -445,7 +446,7 @@ def sample_images(sub, n: int = 16, route: str = "pca", n_components: Optional[i
 @cache.memoize("mixture.realism", version=2)
 def realism(sub, n: int = 16, route: str = "pca", n_components: Optional[int] = None,
             pca_dims: int = DEFAULT_SAMPLE_DIMS, random_state: int = config.DEFAULT_RANDOM_STATE,
-            progress: Optional[config.ProgressFn] = None) -> dict:
+            progress: Optional[ProgressFn] = None) -> dict:
     """How close generated images are to real ones.
 
     The images of :func:`sample_images` (same arguments), as displayed, are
@@ -462,14 +463,14 @@ def realism(sub, n: int = 16, route: str = "pca", n_components: Optional[int] = 
         blur; ``route``, ``n_components``, ``dims``.
     """
     gen = sample_images(sub, n, route, n_components, pca_dims, random_state,
-                        progress=config.scaled(progress, 0.0, 0.5))
+                        progress=scaled(progress, 0.0, 0.5))
     from . import images, pca
 
     # The real images are standardized block by block from their pixels: on
     # the whole dataset the standardized matrix would take 1.7 GB.
     pixels = images.pixels(sub.dataset, sub.ids, sub.image_size, sub.color, sub.resample,
-                           progress=config.scaled(progress, 0.5, 0.7))
+                           progress=scaled(progress, 0.5, 0.7))
     d, raw = _nearest_both(gen["features"], pixels, scale=pca.pixel_scale(sub))
-    config.report(progress, 1.0, f"realism of the {route} route measured")
+    report(progress, 1.0, f"realism of the {route} route measured")
     return {"mean_distance": float(d.mean()), "distances": d, "mean_euclidean": float(raw.mean()),
             "route": route, "n_components": gen["n_components"], "dims": gen["dims"]}

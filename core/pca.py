@@ -38,6 +38,7 @@ from typing import Optional
 import numpy as np
 
 from . import cache, config
+from .progress import ProgressFn, report, scaled
 
 #: Component counts are capped for the cached basis (reconstruction slider,
 #: scores used as reduced input); more components are computed on request.
@@ -205,7 +206,7 @@ def _n_store(eigenvalues: np.ndarray, total: float, n_samples: int, cap: Optiona
 
 def top_eigh(A: np.ndarray, k: int, *, n_iter: int = 4, oversample: int = 64,
              random_state: int = config.DEFAULT_RANDOM_STATE,
-             progress: Optional[config.ProgressFn] = None) -> tuple[np.ndarray, np.ndarray]:
+             progress: Optional[ProgressFn] = None) -> tuple[np.ndarray, np.ndarray]:
     """Leading eigenpairs of a symmetric positive semi-definite matrix.
 
     Block subspace iteration with a Rayleigh-Ritz step: only matrix products
@@ -245,7 +246,7 @@ def top_eigh(A: np.ndarray, k: int, *, n_iter: int = 4, oversample: int = 64,
         return w[::-1][:k], V[:, ::-1][:, :k].astype(A.dtype)
     for it in range(n_iter):
         Q = _orthonormalize(A @ Q)
-        config.report(progress, (it + 1) / (n_iter + 1), f"subspace iteration {it + 1}/{n_iter}")
+        report(progress, (it + 1) / (n_iter + 1), f"subspace iteration {it + 1}/{n_iter}")
     AQ = A @ Q
     B = (Q.T.astype(np.float64) @ AQ.astype(np.float64))
     B = (B + B.T) / 2
@@ -303,7 +304,7 @@ def _covariance(X: np.ndarray, mean32: np.ndarray, double: bool, progress=None) 
     for start in range(0, n, _BLOCK_ROWS):
         block = (np.asarray(X[start:start + _BLOCK_ROWS], dtype=np.float32) - mean32).astype(dtype)
         cov += block.T @ block
-        config.report(progress, min(1.0, (start + len(block)) / n),
+        report(progress, min(1.0, (start + len(block)) / n),
                       f"PCA: covariance {d}x{d} ({start + len(block)}/{n} rows)")
     return cov
 
@@ -321,7 +322,7 @@ def decompose(
     method: str = "auto",
     random_state: int = config.DEFAULT_RANDOM_STATE,
     memory_budget: int = DEFAULT_MEMORY_BUDGET,
-    progress: Optional[config.ProgressFn] = None,
+    progress: Optional[ProgressFn] = None,
 ) -> Decomposition:
     """PCA of ``X`` through the smaller of its Gram and covariance matrices.
 
@@ -366,20 +367,20 @@ def decompose(
                       rank)
 
     if route == "gram":
-        config.report(progress, 0.05, f"PCA: Gram matrix {n}x{n}")
+        report(progress, 0.05, f"PCA: Gram matrix {n}x{n}")
         Xc = np.asarray(X, dtype=np.float32) - mean32
         gram = Xc @ Xc.T
         if n <= _FLOAT64_UP_TO:
             gram = gram.astype(np.float64)
         total = float(np.einsum("ij,ij->", Xc, Xc, dtype=np.float64)) / (n - 1)
         w, U = _top_eigh_enough(gram, k_eig, n_components, rank, total * (n - 1),
-                                random_state, config.scaled(progress, 0.3, 0.85))
+                                random_state, scaled(progress, 0.3, 0.85))
         del gram
         w = np.clip(w, 0, None)
         eigenvalues = w / (n - 1)
         k = _n_store(eigenvalues, total, n, n_components)
         s = np.sqrt(w[:k])
-        config.report(progress, 0.9, f"PCA: {k} components")
+        report(progress, 0.9, f"PCA: {k} components")
         scores = (U[:, :k] * s).astype(np.float32)
         safe = np.where(s > 0, s, 1.0)
         components = (U[:, :k] / safe).T.astype(np.float32) @ Xc
@@ -387,17 +388,17 @@ def decompose(
         detail = (f"gram: subspace iteration on X Xᵀ ({n}x{n}), {len(w)} eigenvalues, "
                   f"{k} components kept")
     elif route == "covariance":
-        cov = _covariance(X, mean32, d <= _FLOAT64_UP_TO, config.scaled(progress, 0.0, 0.6))
+        cov = _covariance(X, mean32, d <= _FLOAT64_UP_TO, scaled(progress, 0.0, 0.6))
         total = float(np.trace(cov, dtype=np.float64)) / (n - 1)
         w, V = _top_eigh_enough(cov, k_eig, n_components, rank, total * (n - 1),
-                                random_state, config.scaled(progress, 0.6, 0.85))
+                                random_state, scaled(progress, 0.6, 0.85))
         del cov
         w = np.clip(w, 0, None)
         eigenvalues = w / (n - 1)
         k = _n_store(eigenvalues, total, n, n_components)
         components = np.ascontiguousarray(V[:, :k].T, dtype=np.float32)
         del V
-        config.report(progress, 0.9, f"PCA: scores on {k} components")
+        report(progress, 0.9, f"PCA: scores on {k} components")
         scores = np.empty((n, k), dtype=np.float32)
         for start in range(0, n, _BLOCK_ROWS):
             block = np.asarray(X[start:start + _BLOCK_ROWS], dtype=np.float32) - mean32
@@ -408,7 +409,7 @@ def decompose(
         from sklearn.utils.extmath import randomized_svd
 
         k = int(n_components or min(MAX_STORED_COMPONENTS, rank))
-        config.report(progress, 0.1, f"PCA: randomized SVD, {k} components")
+        report(progress, 0.1, f"PCA: randomized SVD, {k} components")
         Xc = np.asarray(X, dtype=np.float32) - mean32
         total = float(np.einsum("ij,ij->", Xc, Xc, dtype=np.float64)) / (n - 1)
         U, s, Vt = randomized_svd(Xc, k, n_oversamples=20, n_iter=6, random_state=random_state)
@@ -424,7 +425,7 @@ def decompose(
     if total > 0 and found > total * (1 + 1e-4):
         raise ArithmeticError(f"PCA eigenvalues sum to {found:.6g}, more than the total "
                               f"variance {total:.6g}: the decomposition lost precision")
-    config.report(progress, 1.0, "PCA: done")
+    report(progress, 1.0, "PCA: done")
     return Decomposition(
         mean_=mean32, eigenvalues=eigenvalues, components_=components, scores=scores,
         total_variance=total, method=detail, n_samples=n, seconds=time.perf_counter() - t0,
@@ -464,9 +465,9 @@ def _array_name(kind: str) -> str:
 def _basis_meta(sub, n_store: Optional[int] = None,
                 random_state: int = config.DEFAULT_RANDOM_STATE, progress=None) -> dict:
     """Decompose ``sub``'s features once; big arrays go to memory-mapped files."""
-    X = sub.features(progress=config.scaled(progress, 0.0, 0.3))
+    X = sub.features(progress=scaled(progress, 0.0, 0.3))
     dec = decompose(X, n_store, random_state=random_state,
-                    progress=config.scaled(progress, 0.3, 1.0))
+                    progress=scaled(progress, 0.3, 1.0))
     parts = (sub, n_store, random_state)
     cache.cached_array(_array_name("components"), 1, parts, lambda: dec.components_)
     cache.cached_array(_array_name("scores"), 1, parts, lambda: dec.scores)
@@ -511,12 +512,12 @@ def _basis_for(sub, n_components: int, random_state: int, progress=None) -> Deco
     return _basis(sub, int(n_components), random_state, progress=progress)
 
 
-def spectrum(sub, progress: Optional[config.ProgressFn] = None) -> dict:
+def spectrum(sub, progress: Optional[ProgressFn] = None) -> dict:
     """Explained-variance spectrum of a subsample's standardized features.
 
     Parameters
     ----------
-    sub : core.data.Subsample
+    sub : core.subsample.Subsample
     progress : callable, optional
 
     Returns
@@ -538,7 +539,7 @@ def n_components_for(sub, target: float = 0.95) -> int:
 
 
 def fit(sub, n_components: int, random_state: int = config.DEFAULT_RANDOM_STATE,
-        progress: Optional[config.ProgressFn] = None) -> PCAResult:
+        progress: Optional[ProgressFn] = None) -> PCAResult:
     """PCA of ``sub``'s features with ``n_components`` components.
 
     Sliced from the cached basis (one decomposition per subsample), so any
@@ -546,7 +547,7 @@ def fit(sub, n_components: int, random_state: int = config.DEFAULT_RANDOM_STATE,
 
     Parameters
     ----------
-    sub : core.data.Subsample
+    sub : core.subsample.Subsample
     n_components : int
     random_state : int, default 42
         Seed of the subspace iteration's starting block.
@@ -564,7 +565,7 @@ def fit(sub, n_components: int, random_state: int = config.DEFAULT_RANDOM_STATE,
 
 
 def transform(sub, n_components: int, random_state: int = config.DEFAULT_RANDOM_STATE,
-              progress: Optional[config.ProgressFn] = None) -> np.ndarray:
+              progress: Optional[ProgressFn] = None) -> np.ndarray:
     """Scores of ``sub`` on its first ``n_components`` axes.
 
     Returns
@@ -577,7 +578,7 @@ def transform(sub, n_components: int, random_state: int = config.DEFAULT_RANDOM_
 
 
 def projection_2d(sub, random_state: int = config.DEFAULT_RANDOM_STATE,
-                  progress: Optional[config.ProgressFn] = None) -> tuple[np.ndarray, float]:
+                  progress: Optional[ProgressFn] = None) -> tuple[np.ndarray, float]:
     """The notebook's ``PCA(2)`` projection.
 
     Returns
@@ -611,7 +612,7 @@ def pixel_scale(sub) -> tuple[np.ndarray, np.ndarray]:
 
 
 def reconstruct(sub, indices, n_components: int, random_state: int = config.DEFAULT_RANDOM_STATE,
-                progress: Optional[config.ProgressFn] = None) -> dict:
+                progress: Optional[ProgressFn] = None) -> dict:
     """Reconstruct chosen images from their first ``n_components`` scores.
 
     Fast enough for a slider: the scores and components are sliced from the
@@ -619,7 +620,7 @@ def reconstruct(sub, indices, n_components: int, random_state: int = config.DEFA
 
     Parameters
     ----------
-    sub : core.data.Subsample
+    sub : core.subsample.Subsample
     indices : sequence of int
         Row positions in ``sub.frame()``.
     n_components : int

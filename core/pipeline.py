@@ -19,6 +19,7 @@ import time
 from typing import Callable, Optional
 
 from . import config
+from .progress import ProgressFn, report
 
 #: Images per route generated for the mixture page (its default).
 N_GENERATED = 16
@@ -28,8 +29,8 @@ DIAGRAM_KS = (2, 3, 4, 5)
 GRID = 200
 
 
-def _step_progress(progress: Optional[config.ProgressFn], start: float, stop: float,
-                   label: str) -> Optional[config.ProgressFn]:
+def _step_progress(progress: Optional[ProgressFn], start: float, stop: float,
+                   label: str) -> Optional[ProgressFn]:
     """A sub-step callback that moves the bar but always reports the step's own label.
 
     The CLI prints one line per new message, so this keeps it to one line per
@@ -53,12 +54,12 @@ def default_k(sweep: dict) -> int:
 
 
 def warm(sub, random_state: int = config.DEFAULT_RANDOM_STATE,
-         progress: Optional[config.ProgressFn] = None) -> dict:
+         progress: Optional[ProgressFn] = None) -> dict:
     """Compute and cache every result the dashboard shows for ``sub``.
 
     Parameters
     ----------
-    sub : core.data.Subsample
+    sub : core.subsample.Subsample
     random_state : int, default 42
         Seed of the algorithms, as the pages' setting.
     progress : callable, optional
@@ -77,7 +78,7 @@ def warm(sub, random_state: int = config.DEFAULT_RANDOM_STATE,
         size, dimensions and distances to the nearest real image), ``seconds``
         (this call) and ``steps`` (seconds per step in this call).
     """
-    from . import clustering, data, manifold, mixture, pca
+    from . import clustering, manifold, mixture, pca, summary
 
     t_start = time.perf_counter()
     result: dict = {}
@@ -149,7 +150,7 @@ def warm(sub, random_state: int = config.DEFAULT_RANDOM_STATE,
         return run
 
     def dataset(p):
-        info = data.dataset_info(sub.dataset, progress=p)
+        info = summary.dataset_info(sub.dataset, progress=p)
         frame = sub.frame()
         result["dataset"] = {"source": sub.dataset.describe(), "kind": sub.dataset.kind,
                              "synthetic": bool(sub.dataset.is_demo), "fraction": float(sub.fraction),
@@ -175,14 +176,14 @@ def warm(sub, random_state: int = config.DEFAULT_RANDOM_STATE,
     done = 0.0
     for i, (label, cost, func) in enumerate(plan, 1):
         message = f"[{i}/{len(plan)}] {label}"
-        config.report(progress, done / total, message)
+        report(progress, done / total, message)
         t0 = time.perf_counter()
         func(_step_progress(progress, done / total, (done + cost) / total, message))
         steps[label] = round(time.perf_counter() - t0, 2)
         done += cost
     result["seconds"] = round(time.perf_counter() - t_start, 2)
     result["steps"] = steps
-    config.report(progress, 1.0, f"done in {result['seconds']:.1f} s")
+    report(progress, 1.0, f"done in {result['seconds']:.1f} s")
     order = ["dataset", "n_components_95", "variance_2d", "pca_route", "embeddings", "elbow_k",
              "elbow_rule", "silhouette_k", "bic_k", "aic_k", "kmeans", "generated", "seconds", "steps"]
     return {key: result[key] for key in order if key in result}

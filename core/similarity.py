@@ -65,7 +65,7 @@ def nearest(sub, product_id: int, k: int = 8, *, n_components: int = N_COMPONENT
 
     Parameters
     ----------
-    sub : core.data.Subsample
+    sub : core.subsample.Subsample
     product_id : int
         A product of the subsample.
     k : int, default 8

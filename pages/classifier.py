@@ -4,7 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core import classifier
-from core.data import Subsample
+from core.subsample import Subsample
 from ui import progress, state, thumbs
 
 settings = state.current()

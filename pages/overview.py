@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core import config, data, figures
+from core import config, figures, summary
 from ui import progress, state
 
 settings = state.current()
@@ -25,7 +25,7 @@ else:
 st.markdown(
     f"**Source:** [{config.DATASET_SOURCE}]({config.DATASET_URL}) · **Licence:** {config.DATASET_LICENSE}")
 
-info = progress.run(data.dataset_info, ds, label="Reading styles.csv and checking every image")
+info = progress.run(summary.dataset_info, ds, label="Reading styles.csv and checking every image")
 frame = progress.run(sub.frame, label="Preparing the subsample")
 report, cleaning, imgs = info["styles"], info["cleaning"], info["images"]
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from core import __main__ as cli
-from core import config, data
+from core import config, dataset
 from make_data import make_dataset
 
 REPO = Path(__file__).resolve().parent.parent
@@ -143,7 +143,7 @@ def test_download_offline_is_one_clear_line(monkeypatch, capsys):
     assert code != 0
     assert err[-1].startswith("error: ") and "network" in err[-1] and "--data" in err[-1]
     assert not any("Traceback" in line for line in err)
-    assert not data.downloaded_dir().exists()
+    assert not dataset.downloaded_dir().exists()
 
 
 def test_download_prints_the_folder(monkeypatch, capsys, tmp_path):
@@ -152,4 +152,4 @@ def test_download_prints_the_folder(monkeypatch, capsys, tmp_path):
     make_dataset(tmp_path / "v1" / "myntradataset", n_good=2, damaged=False)
     monkeypatch.setattr(kagglehub, "dataset_download", lambda *a, **k: str(tmp_path / "v1"))
     assert cli.main(["download"]) == 0
-    assert capsys.readouterr().out.strip() == str(data.downloaded_dir())
+    assert capsys.readouterr().out.strip() == str(dataset.downloaded_dir())

@@ -125,7 +125,7 @@ def explore_scatter(sub, coords, frame: pd.DataFrame, *, key: str, title: Option
 
     Parameters
     ----------
-    sub : core.data.Subsample
+    sub : core.subsample.Subsample
     coords : array-like of shape (n_samples, 2)
         Positions, in the order of ``frame``.
     frame : pandas.DataFrame

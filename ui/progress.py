@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterator
 
 import streamlit as st
 
-from core.config import ProgressFn
+from core.progress import ProgressFn
 
 #: At most one widget update per this many seconds (a tight loop in core must
 #: not flood the browser with deltas).

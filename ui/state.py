@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import streamlit as st
 
 from core import config
-from core.data import Dataset, DatasetError, Subsample
+from core.dataset import Dataset, DatasetError
+from core.subsample import Subsample
 
 #: Subsample fractions offered in the sidebar (10% is the notebook's).
 FRACTIONS: tuple[float, ...] = (0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0)
@@ -43,7 +44,7 @@ class Settings:
 
     Attributes
     ----------
-    sub : core.data.Subsample
+    sub : core.subsample.Subsample
         The subsample and image settings every analysis page works on.
     random_state : int
         Seed of the algorithms (k-means, t-SNE, mixtures...).
@@ -61,7 +62,7 @@ class Settings:
 def _resolve(data_env: str, cache_folder: str) -> Dataset:
     # Keyed on the configuration that picks the folder; the fingerprint is
     # re-read after the ttl so a replaced dataset is noticed.
-    from core.data import resolve_dataset
+    from core.dataset import resolve_dataset
 
     return resolve_dataset()
 
@@ -71,15 +72,16 @@ def dataset() -> Dataset:
 
     Raises
     ------
-    core.data.DatasetError
+    core.dataset.DatasetError
         When ``$FASHION_DATA_DIR`` points at something unusable.
     """
-    from core.data import demo_dir, downloaded_dir
+    from core.demo import demo_dir
+    from core.dataset import downloaded_dir
 
     data_env = os.environ.get(config.DATA_ENV, "")
     cache_folder = str(config.cache_dir())
     if not data_env and not demo_dir().exists() and not downloaded_dir().exists():
-        from core.data import resolve_dataset
+        from core.dataset import resolve_dataset
         from ui.progress import task
 
         # Generated here, outside the cached function, so its progress can be drawn.

@@ -18,7 +18,7 @@ from typing import Iterable
 import numpy as np
 
 from core import config
-from core.data import Dataset
+from core.dataset import Dataset
 
 #: Folder Streamlit serves at ``app/static/`` (beside ``app.py``).
 STATIC_DIR = config.REPO_ROOT / "static"
@@ -84,7 +84,7 @@ def ensure_thumbnails(dataset: Dataset, ids: Iterable[int], progress=None) -> in
 
     Parameters
     ----------
-    dataset : core.data.Dataset
+    dataset : core.dataset.Dataset
     ids : iterable of int
         Product ids; those without a readable image are skipped.
     progress : callable, optional

@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from core import figures
-from core.data import open_dataset
+from core.dataset import open_dataset
 from make_data import make_dataset
 from ui import scatter, thumbs
 
@@ -75,7 +75,7 @@ def test_plotly_js_is_copied_from_the_plotly_package(tmp_path, monkeypatch):
 def test_payload_carries_figure_products_and_locations(dataset, tmp_path, monkeypatch):
     monkeypatch.setattr(scatter, "VENDOR_DIR", tmp_path / "vendor")
     ds, _ = dataset
-    from core.data import load_styles
+    from core.styles import load_styles
 
     frame = load_styles(ds)[0].dropna().head(8).reset_index(drop=True)
     xy = np.random.default_rng(0).normal(size=(len(frame), 2))

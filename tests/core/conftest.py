@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from core.data import Subsample, open_dataset
+from core.subsample import Subsample
+from core.dataset import open_dataset
 from make_data import make_dataset
 
 

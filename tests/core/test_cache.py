@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core import cache, config, data
+from core import cache, config, dataset, styles
 from make_data import make_dataset
 
 REPO = Path(__file__).resolve().parents[2]
@@ -82,12 +82,12 @@ def test_version_is_part_of_the_key(calls):
 def test_keys_differ_when_data_differs(tmp_path, calls):
     make_dataset(tmp_path / "a", n_good=3, damaged=False)
     make_dataset(tmp_path / "b", n_good=4, damaged=False)
-    a, b = data.open_dataset(tmp_path / "a"), data.open_dataset(tmp_path / "b")
+    a, b = dataset.open_dataset(tmp_path / "a"), dataset.open_dataset(tmp_path / "b")
 
     @cache.memoize("test.rows", version=1)
     def rows(dataset):
         calls.append(dataset.root.name)
-        return len(data.read_styles(dataset.styles_path)[0])
+        return len(styles.read_styles(dataset.styles_path)[0])
 
     assert rows(a) == 3 and rows(b) == 4 and rows(a) == 3
     assert calls == ["a", "b"]

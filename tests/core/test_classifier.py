@@ -234,9 +234,9 @@ def _tiny_dataset(folder, n_per_class=16):
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
-    from core import data
+    from core import dataset, subsample
 
-    return data.Subsample(data.open_dataset(_tiny_dataset(tmp_path_factory.mktemp("tiny"))), fraction=1.0)
+    return subsample.Subsample(dataset.open_dataset(_tiny_dataset(tmp_path_factory.mktemp("tiny"))), fraction=1.0)
 
 
 def test_one_epoch_trains_saves_loads_and_classifies(tiny, monkeypatch):

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core import config, data, demo, images
+from core import config, dataset, demo, images, subsample, summary
 
 
 @pytest.fixture(scope="module")
@@ -65,9 +65,9 @@ def test_images_are_60_by_80_products_on_white(full):
 def test_readable_by_the_pipeline_and_labelled_demo(full, monkeypatch):
     folder, _ = full
     monkeypatch.setenv(config.DATA_ENV, "")
-    ds = data.open_dataset(folder, kind="demo")
+    ds = dataset.open_dataset(folder, kind="demo")
     assert ds.is_demo and "synthetic" in ds.describe().lower()
-    info = data.dataset_info(ds)
+    info = summary.dataset_info(ds)
     assert info["readable_images"] == demo.N_IMAGES and info["unreadable_images"] == 0
     assert info["source"]["is_demo"] is True
 
@@ -79,7 +79,7 @@ def test_classes_are_separable(full):
     from sklearn.neighbors import KNeighborsClassifier
 
     folder, _ = full
-    sub = data.Subsample(data.open_dataset(folder, "demo"), fraction=1.0, image_size=32)
+    sub = subsample.Subsample(dataset.open_dataset(folder, "demo"), fraction=1.0, image_size=32)
     X = PCA(20, random_state=0).fit_transform(sub.features())
     y = sub.labels()
     acc = cross_val_score(KNeighborsClassifier(5), X, y, cv=3).mean()
@@ -143,5 +143,5 @@ def test_progress(tmp_path):
 def test_default_folder_is_under_the_cache(monkeypatch, tmp_path):
     monkeypatch.setattr(demo, "N_IMAGES", 10)
     folder = demo.ensure_demo(None, n_images=10)
-    assert folder == data.demo_dir()
+    assert folder == demo.demo_dir()
     assert str(folder).startswith(str(config.cache_dir()))

@@ -9,7 +9,7 @@ import pytest
 from numpy.testing import assert_allclose
 from PIL import Image
 
-from core import data, images
+from core import dataset, images, subsample
 from make_data import make_dataset, product_image
 
 
@@ -17,7 +17,7 @@ from make_data import make_dataset, product_image
 def damaged(tmp_path_factory):
     folder = tmp_path_factory.mktemp("damaged")
     expected = make_dataset(folder)
-    return data.open_dataset(folder), expected
+    return dataset.open_dataset(folder), expected
 
 
 def test_scan_counts_and_reasons(damaged):
@@ -35,7 +35,7 @@ def test_scan_counts_and_reasons(damaged):
 def test_scan_reports_progress(tmp_path):
     make_dataset(tmp_path, n_good=5, damaged=False)
     seen = []
-    images.scan(data.open_dataset(tmp_path), progress=lambda f, m: seen.append((f, m)))
+    images.scan(dataset.open_dataset(tmp_path), progress=lambda f, m: seen.append((f, m)))
     assert seen[-1][0] == 1.0 and all(0 <= f <= 1 for f, _ in seen)
 
 
@@ -124,7 +124,7 @@ def test_pixels_refuses_ids_without_a_readable_image(damaged):
 
 def test_parallel_pass_equals_serial(tmp_path, monkeypatch):
     make_dataset(tmp_path, n_good=30)
-    ds = data.open_dataset(tmp_path)
+    ds = dataset.open_dataset(tmp_path)
     serial = images.scan.uncached(ds)
     px_serial = np.array(images.pixels(ds, serial["readable"]))
     from core import cache
@@ -143,7 +143,7 @@ def test_pool_failure_falls_back_to_one_process(tmp_path, monkeypatch):
     import joblib
 
     make_dataset(tmp_path, n_good=12)
-    ds = data.open_dataset(tmp_path)
+    ds = dataset.open_dataset(tmp_path)
     monkeypatch.setattr(images, "_PARALLEL_MIN", 1)
     monkeypatch.setattr(images, "_CHUNK", 5)
 
@@ -159,7 +159,7 @@ def test_pool_failure_falls_back_to_one_process(tmp_path, monkeypatch):
 
 def test_pixels_are_memory_mapped_from_the_cache(tmp_path):
     make_dataset(tmp_path, n_good=8, damaged=False)
-    ds = data.open_dataset(tmp_path)
+    ds = dataset.open_dataset(tmp_path)
     ids = images.scan(ds)["readable"]
     run = images.pixels(ds, ids)
     assert isinstance(run, np.memmap) and not run.flags.writeable
@@ -170,7 +170,7 @@ def test_pixels_are_memory_mapped_from_the_cache(tmp_path):
 
 def test_empty_dataset(tmp_path):
     make_dataset(tmp_path, n_good=0, damaged=False)
-    ds = data.open_dataset(tmp_path)
+    ds = dataset.open_dataset(tmp_path)
     found = images.scan(ds)
     assert len(found["readable"]) == 0 and found["missing"] == []
     assert images.pixels(ds, []).shape == (0, 10000)
@@ -201,7 +201,7 @@ def test_standardize_blocks_agree(monkeypatch):
 
 def test_features_of_a_subsample(damaged):
     ds, _ = damaged
-    sub = data.Subsample(ds, fraction=1.0, image_size=16)
+    sub = subsample.Subsample(ds, fraction=1.0, image_size=16)
     X = sub.features()
     assert X.shape == (len(sub.frame()), 256) and X.dtype == np.float32
     assert_allclose(X.mean(0), 0, atol=1e-4)

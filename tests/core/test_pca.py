@@ -7,7 +7,8 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.decomposition import PCA
 
 from core import cache, pca
-from core.data import Subsample, open_dataset
+from core.subsample import Subsample
+from core.dataset import open_dataset
 
 
 def known_spectrum(n=120, d=60, variances=(50.0, 25.0, 12.0, 9.0, 3.0, 1.0), seed=0):

@@ -12,7 +12,8 @@ import pytest
 
 from core import clustering, manifold, mixture, pca, pipeline
 from core.__main__ import main
-from core.data import Subsample, open_dataset
+from core.subsample import Subsample
+from core.dataset import open_dataset
 
 
 @pytest.fixture

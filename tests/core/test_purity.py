@@ -32,7 +32,7 @@ def _modules() -> list[str]:
 
 def test_core_modules_are_found():
     mods = _modules()
-    assert {"core.config", "core.cache", "core.data", "core.images", "core.figures"} <= set(mods)
+    assert {"core.config", "core.cache", "core.dataset", "core.styles", "core.subsample", "core.images", "core.figures"} <= set(mods)
 
 
 def test_core_never_imports_streamlit():

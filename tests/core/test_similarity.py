@@ -61,7 +61,8 @@ def test_index_is_reused(toy, monkeypatch):
 @pytest.mark.slow
 def test_neighbours_on_the_real_data_share_their_category(shared_data, shared_cache):
     """Most similar products of the real 10% subsample mostly share the product's masterCategory."""
-    from core.data import Subsample, open_dataset
+    from core.subsample import Subsample
+    from core.dataset import open_dataset
 
     similarity._INDEXES.clear()
     sub = Subsample(open_dataset(shared_data))

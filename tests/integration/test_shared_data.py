@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from core import config, data, images
+from core import config, dataset, images, styles, subsample
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]
@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def real(shared_data, shared_cache):
-    return data.open_dataset(shared_data)
+    return dataset.open_dataset(shared_data)
 
 
 def test_info_cli_reports_the_promised_figures(shared_data, shared_cache):
@@ -44,14 +44,14 @@ def test_info_cli_reports_the_promised_figures(shared_data, shared_cache):
 
 
 def test_reader_equals_read_csv_on_the_clean_file(real):
-    df, report = data.read_styles(real.styles_path)
+    df, report = styles.read_styles(real.styles_path)
     ref = pd.read_csv(real.styles_path)
     pd.testing.assert_frame_equal(df, ref)
     assert report.rows_read == 42_446 and not report.dropped and not report.recovered
 
 
 def test_notebook_subsample(real):
-    sub = data.Subsample(real)
+    sub = subsample.Subsample(real)
     frame = sub.frame()
     assert len(frame) == 4_208
     styles = pd.read_csv(real.styles_path).dropna()
@@ -62,7 +62,7 @@ def test_notebook_subsample(real):
 
 
 def test_feature_matrix(real):
-    sub = data.Subsample(real)
+    sub = subsample.Subsample(real)
     X = sub.features()
     assert X.shape == (4_208, 10_000) and X.dtype == np.float32
     assert np.isfinite(X).all()
@@ -141,7 +141,7 @@ def test_damaged_copy_of_real_rows(shared_data, tmp_path):
     assert info["rows_without_image"] == 1
     assert info["readable_images"] == exp["n"] - 4
     assert info["cleaning"]["dropped_null"] == 1
-    df, _ = data.read_styles(tmp_path / "copy" / "styles.csv")
+    df, _ = styles.read_styles(tmp_path / "copy" / "styles.csv")
     names = df.set_index("id")["productDisplayName"]
     for pid, name in exp["recovered"].items():
         assert names[pid] == name

@@ -30,7 +30,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from core import figures
-from core.data import Dataset
+from core.dataset import Dataset
 from ui import thumbs
 
 _HERE = Path(__file__).resolve().parent
@@ -122,7 +122,7 @@ def hover_scatter(fig: go.Figure, frame: pd.DataFrame, dataset: Dataset, *, key:
     frame : pandas.DataFrame
         The products, with ``id``, ``productDisplayName`` and the category
         columns.
-    dataset : core.data.Dataset
+    dataset : core.dataset.Dataset
         Whose thumbnails to show; missing thumbnail files are written first.
     key : str
         Widget key; the selection is kept per key.

@@ -1,0 +1,91 @@
+"""The notebook's prepared subsample: which rows, in which order, and their feature matrix.
+
+Data flows one way: :mod:`core.dataset` (which folder) → :mod:`core.styles`
+(the table) → :mod:`core.images` (which images read, their pixels) → here →
+the analysis modules, which take a :class:`Subsample`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from . import cache, config, images
+from .dataset import Dataset
+from .styles import clean_styles, load_styles
+
+
+@dataclass(frozen=True)
+class Subsample:
+    """The notebook's prepared subsample and the image settings of its features.
+
+    The frame is: rows with any null dropped (and rows of no known
+    masterCategory, see :func:`clean_styles`), then
+    ``df.sample(frac=1, random_state=seed).sample(frac=fraction, random_state=seed)``,
+    then rows with a readable image kept.
+
+    Parameters
+    ----------
+    dataset : Dataset
+    fraction : float, default 0.1
+        Share of the cleaned rows; 1.0 takes everything.
+    seed : int, default 42
+        ``random_state`` of both ``sample`` calls.
+    image_size : int, default 100
+        Side of the square the images are resized to.
+    color : bool, default False
+        RGB instead of the notebook's grayscale.
+    resample : {"bicubic", "bilinear", "nearest", "lanczos", "area"}
+        Resize filter; ``"bicubic"`` is Pillow's default, the notebook's route.
+    """
+
+    dataset: Dataset
+    fraction: float = config.DEFAULT_FRACTION
+    seed: int = config.DEFAULT_SAMPLE_SEED
+    image_size: int = config.DEFAULT_IMAGE_SIZE
+    color: bool = False
+    resample: str = "bicubic"
+
+    def __post_init__(self):
+        if not 0 < float(self.fraction) <= 1:
+            raise ValueError(f"fraction must be in (0, 1], got {self.fraction}")
+
+    def cache_key(self) -> tuple:
+        return ("subsample", self.dataset.cache_key(), float(self.fraction), int(self.seed),
+                int(self.image_size), bool(self.color), str(self.resample))
+
+    def rows_key(self) -> tuple:
+        """Key of the row selection alone (no image settings)."""
+        return ("rows", self.dataset.cache_key(), float(self.fraction), int(self.seed))
+
+    def frame(self) -> pd.DataFrame:
+        """The subsample's rows, in the notebook's order, with a ``label`` column."""
+        return _frame(self.dataset, float(self.fraction), int(self.seed))
+
+    @property
+    def ids(self) -> np.ndarray:
+        return self.frame()["id"].to_numpy()
+
+    def labels(self) -> np.ndarray:
+        """Labels by the fixed mapping of :data:`core.config.LABELS`."""
+        return self.frame()["label"].to_numpy()
+
+    def features(self, progress=None) -> np.ndarray:
+        """Standardized feature matrix ``X`` of shape ``(n_samples, n_features)``, float32.
+
+        Rows in the subsample's order; see :func:`core.images.standardize`.
+        """
+        return images.standardize(images.pixels(self.dataset, self.ids, self.image_size, self.color,
+                                                self.resample, progress=progress))
+
+
+@cache.memoize("data.frame", version=2)
+def _frame(dataset: Dataset, fraction: float, seed: int) -> pd.DataFrame:
+    styles, _ = load_styles(dataset)
+    clean, _ = clean_styles(styles)
+    sampled = clean.sample(frac=1, random_state=seed).sample(frac=fraction, random_state=seed)
+    readable = images.scan(dataset)["readable"]
+    out = sampled[sampled["id"].isin(readable)].copy()
+    out["label"] = out["masterCategory"].map(config.LABELS).astype("int64")
+    return out.reset_index(drop=True)
