@@ -498,14 +498,17 @@ def pixels(dataset, ids: np.ndarray, image_size: int = 100, color: bool = False,
     return np.asarray(matrix[rows])
 
 
-def standardize(x: np.ndarray) -> np.ndarray:
-    """Per-feature zero mean, unit variance (as ``StandardScaler``), float32.
+def column_scale(x) -> tuple[np.ndarray, np.ndarray]:
+    """Per-feature mean and standard deviation, accumulated over blocks of rows.
 
-    Statistics are accumulated over blocks of rows, so the whole dataset
-    standardizes without a float64 copy of it. For uint8 pixels the block
-    sums are exact in float32 (256 rows of 255 squared stay below 2**24), which
-    makes this several times faster than a float64 pass; other inputs take two
-    float64 passes. Constant features are centred and left unscaled.
+    The one standardization kernel of the project: :func:`standardize` applies
+    it, and whoever must undo standardization (PCA reconstructions, sampled
+    mixture images) or apply it to new rows reads it here.
+
+    For uint8 pixels the block sums are exact in float32 (256 rows of 255
+    squared stay below 2**24), which makes this several times faster than a
+    float64 pass; other inputs take two float64 passes. The input may be
+    memory-mapped: it is never copied whole.
 
     Parameters
     ----------
@@ -513,20 +516,22 @@ def standardize(x: np.ndarray) -> np.ndarray:
 
     Returns
     -------
-    numpy.ndarray of float32, shape (n_samples, n_features)
+    mean, std : numpy.ndarray of float64, shape (n_features,)
+        ``std`` is 1 where a feature is constant, so dividing by it is safe.
     """
-    x = np.asarray(x)
-    if x.ndim != 2:
+    if not hasattr(x, "shape"):
+        x = np.asarray(x)
+    if len(x.shape) != 2:
         raise ValueError(f"expected a 2-D array (n_samples, n_features), got shape {x.shape}")
     n, d = x.shape
-    if n == 0:
-        return np.zeros(x.shape, dtype=np.float32)
     total = np.zeros(d, dtype=np.float64)
     sq = np.zeros(d, dtype=np.float64)
+    if n == 0:
+        return total, np.ones(d, dtype=np.float64)
     if x.dtype == np.uint8:
         step = 256
         for s in range(0, n, step):
-            block = x[s:s + step].astype(np.float32)
+            block = np.asarray(x[s:s + step], dtype=np.float32)
             total += block.sum(axis=0)
             sq += np.einsum("ij,ij->j", block, block)
         mean = total / n
@@ -534,16 +539,44 @@ def standardize(x: np.ndarray) -> np.ndarray:
     else:
         step = max(1, (1 << 22) // max(1, d))
         for s in range(0, n, step):
-            total += x[s:s + step].sum(axis=0, dtype=np.float64)
+            total += np.asarray(x[s:s + step]).sum(axis=0, dtype=np.float64)
         mean = total / n
         for s in range(0, n, step):
-            block = x[s:s + step].astype(np.float64) - mean
+            block = np.asarray(x[s:s + step], dtype=np.float64) - mean
             sq += np.einsum("ij,ij->j", block, block)
         var = sq / n
     std = np.sqrt(var)
     std[std == 0] = 1.0
+    return mean, std
+
+
+def standardize(x, scale: Optional[tuple[np.ndarray, np.ndarray]] = None) -> np.ndarray:
+    """Per-feature zero mean, unit variance (as ``StandardScaler``), float32.
+
+    Parameters
+    ----------
+    x : array-like of shape (n_samples, n_features)
+        May be memory-mapped; processed in blocks of rows, so the whole
+        matrix never exists as float64.
+    scale : (mean, std), optional
+        Statistics to apply (for new rows); default :func:`column_scale` of ``x``.
+        Constant features are centred and left unscaled.
+
+    Returns
+    -------
+    numpy.ndarray of float32, shape (n_samples, n_features)
+    """
+    if not hasattr(x, "shape"):
+        x = np.asarray(x)
+    if len(x.shape) != 2:
+        raise ValueError(f"expected a 2-D array (n_samples, n_features), got shape {x.shape}")
+    n, d = x.shape
+    if n == 0:
+        return np.zeros(x.shape, dtype=np.float32)
+    mean, std = column_scale(x) if scale is None else scale
     out = np.empty(x.shape, dtype=np.float32)
-    mean32, inv32 = mean.astype(np.float32), (1.0 / std).astype(np.float32)
+    mean32 = np.asarray(mean, dtype=np.float32)
+    inv32 = (1.0 / np.asarray(std, dtype=np.float64)).astype(np.float32)
     step = max(1, (1 << 22) // max(1, d))
     for s in range(0, n, step):
         np.subtract(x[s:s + step], mean32, out=out[s:s + step], dtype=np.float32)

@@ -595,19 +595,11 @@ def projection_2d(sub, random_state: int = config.DEFAULT_RANDOM_STATE,
 
 @cache.memoize("pca.pixel_scale", version=1)
 def pixel_scale(sub) -> tuple[np.ndarray, np.ndarray]:
-    """Per-pixel mean and standard deviation of the raw pixels (undo standardization)."""
+    """Per-pixel mean and standard deviation of the raw pixels (undo standardization), float32."""
     from . import images
 
-    raw = images.pixels(sub.dataset, sub.ids, sub.image_size, sub.color, sub.resample)
-    mean = np.zeros(raw.shape[1], dtype=np.float64)
-    sq = np.zeros(raw.shape[1], dtype=np.float64)
-    for start in range(0, raw.shape[0], _BLOCK_ROWS):
-        block = np.asarray(raw[start:start + _BLOCK_ROWS], dtype=np.float64)
-        mean += block.sum(axis=0)
-        sq += (block * block).sum(axis=0)
-    mean /= raw.shape[0]
-    std = np.sqrt(np.maximum(sq / raw.shape[0] - mean * mean, 0))
-    std[std == 0] = 1.0
+    mean, std = images.column_scale(images.pixels(sub.dataset, sub.ids, sub.image_size, sub.color,
+                                                  sub.resample))
     return mean.astype(np.float32), std.astype(np.float32)
 
 
