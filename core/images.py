@@ -22,7 +22,6 @@ and :func:`scan` lists them under ``converted``.
 """
 from __future__ import annotations
 
-import io
 import logging
 import os
 import threading
@@ -33,7 +32,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from . import cache, config
+from . import cache, config, uploads
 from .progress import report, scaled
 
 logger = logging.getLogger(__name__)
@@ -55,20 +54,6 @@ _PARALLEL_MIN = 3000
 _CHUNK = 500
 _SCAN_VERSION = 2
 _PIXELS_VERSION = 2
-#: Decompression-bomb guard: larger images are refused, not decoded.
-MAX_PIXELS = 50_000_000
-
-_MAGIC = (
-    (b"\xff\xd8\xff", "JPEG"),
-    (b"\x89PNG\r\n\x1a\n", "PNG"),
-    (b"GIF87a", "GIF"),
-    (b"GIF89a", "GIF"),
-    (b"BM", "BMP"),
-    (b"II*\x00", "TIFF"),
-    (b"MM\x00*", "TIFF"),
-)
-
-
 class UnreadableImage(ValueError):
     """An image file that cannot be decoded; ``reason`` says why in a few words."""
 
@@ -80,125 +65,17 @@ class UnreadableImage(ValueError):
 # ----------------------------------------------------------------------------
 # One file
 # ----------------------------------------------------------------------------
-def _sniff(data: bytes) -> Optional[str]:
-    for magic, fmt in _MAGIC:
-        if data.startswith(magic):
-            return fmt
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "WEBP"
-    return None
-
-
-def _complete(data: bytes, fmt: Optional[str]) -> bool:
-    """Whether a file of a format we can check ends where that format says it ends."""
-    if fmt == "JPEG":
-        # Some encoders pad after the end-of-image marker; allow a little slack.
-        return b"\xff\xd9" in data[-64:]
-    if fmt == "PNG":
-        return b"IEND" in data[-64:]
-    if fmt == "GIF":
-        return data.rstrip(b"\x00")[-1:] == b";"
-    return True
-
-
-def _jpeg_header(data: bytes) -> Optional[tuple[str, tuple[int, int]]]:
-    """Mode and ``(width, height)`` from a JPEG's frame header, without decoding.
-
-    Walks the marker segments to the first start-of-frame; about 30 times
-    cheaper than opening the file with Pillow, which matters over 42k files.
-    """
-    i, n = 2, len(data)
-    while i + 9 < n:
-        if data[i] != 0xFF:
-            return None
-        marker = data[i + 1]
-        if marker == 0xFF:  # fill byte
-            i += 1
-            continue
-        length = (data[i + 2] << 8) | data[i + 3]
-        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
-            h = (data[i + 5] << 8) | data[i + 6]
-            w = (data[i + 7] << 8) | data[i + 8]
-            comps = data[i + 9]
-            return {1: "L", 3: "RGB", 4: "CMYK"}.get(comps, "RGB"), (w, h)
-        i += 2 + length
-    return None
-
-
-def _header_size(data: bytes, fmt: Optional[str]) -> Optional[tuple[int, int]]:
-    """``(width, height)`` claimed by the file's header, or None when unknown."""
-    if fmt == "JPEG":
-        header = _jpeg_header(data)
-        return header[1] if header else None
-    if fmt == "PNG" and len(data) >= 24 and data[12:16] == b"IHDR":
-        return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
-    if fmt is None:
-        return None
-    try:
-        with Image.open(io.BytesIO(data)) as im:
-            return im.size
-    except Exception:
-        return None
-
-
-def _notes(data: bytes, fmt: Optional[str]) -> list[str]:
-    """What had to be converted: foreign format, colour mode, size (header only)."""
-    notes = []
-    if fmt not in (None, "JPEG"):
-        notes.append(fmt.lower())
-    header = _jpeg_header(data) if fmt == "JPEG" else None
-    if header is not None:
-        mode, size = header
-    else:
-        try:
-            with Image.open(io.BytesIO(data)) as im:
-                mode, size = im.mode, im.size
-        except Exception:
-            return notes
-    if mode in ("L", "LA", "1"):
-        notes.append("grayscale")
-    elif mode == "CMYK":
-        notes.append("cmyk")
-    elif mode == "P":
-        notes.append("palette")
-    elif mode.startswith("I") or mode == "F":
-        notes.append("16-bit")
-    elif mode in ("RGBA", "PA"):
-        notes.append("alpha")
-    if (size[1], size[0]) != NATIVE_SHAPE:
-        notes.append("odd size")
-    return notes
-
-
 def _decode_bytes(data: bytes, name: str) -> np.ndarray:
-    """BGR uint8 ``(h, w, 3)`` of an encoded image, or :class:`UnreadableImage`."""
-    if not data:
-        raise UnreadableImage(name, "empty file")
-    fmt = _sniff(data)
-    if not _complete(data, fmt):
-        raise UnreadableImage(name, "truncated")
-    size = _header_size(data, fmt)
-    if size is not None and size[0] * size[1] > MAX_PIXELS:
-        # refuse before decoding: a small file may claim a huge canvas
-        raise UnreadableImage(name, f"too large ({size[0]}x{size[1]} pixels)")
-    arr = np.frombuffer(data, np.uint8)
-    img = cv2.imdecode(arr, cv2.IMREAD_COLOR) if fmt in ("JPEG", "PNG", "BMP", "TIFF") else None
-    if img is not None:
-        if img.shape[0] * img.shape[1] > MAX_PIXELS:
-            raise UnreadableImage(name, "too large")
-        return img
-    # Formats OpenCV lacks (GIF, WebP in some builds) or cannot handle: Pillow.
+    """BGR uint8 ``(h, w, 3)`` of an encoded image through the one gate, or :class:`UnreadableImage`.
+
+    :func:`core.uploads.decode_catalogue` applies the same limits to catalogue
+    files as to uploads; its refusal is re-raised with the short reason the
+    dataset summary counts (``"empty file"``, ``"truncated"``, ``"too large"``...).
+    """
     try:
-        with Image.open(io.BytesIO(data)) as im:
-            if im.width * im.height > MAX_PIXELS:
-                raise UnreadableImage(name, "too large")
-            im.load()
-            rgb = np.asarray(im.convert("RGB"))
-    except UnreadableImage:
-        raise
-    except Exception:
-        raise UnreadableImage(name, "not an image" if fmt is None else "corrupt") from None
-    return np.ascontiguousarray(rgb[:, :, ::-1])
+        return uploads.decode_catalogue(data, name)
+    except uploads.UploadError as exc:
+        raise UnreadableImage(name, exc.reason) from None
 
 
 def read_bgr(path: os.PathLike | str) -> np.ndarray:
@@ -307,7 +184,7 @@ def _decode_rows(images_dir: str, ids: np.ndarray, start: int, out_path: Optiona
                 failed[pid] = f"cannot be read ({exc.strerror or exc})"
                 continue
             if inspect:
-                for note in _notes(data, _sniff(data)):
+                for note in uploads.conversion_notes(data, NATIVE_SHAPE):
                     notes.setdefault(note, []).append(pid)
             if out is not None:
                 out[start + i] = _from_bgr(bgr, image_size, color, resample).reshape(-1)
@@ -589,9 +466,9 @@ def standardize(x, scale: Optional[tuple[np.ndarray, np.ndarray]] = None) -> np.
 # ----------------------------------------------------------------------------
 def _browser_safe(data: bytes) -> bool:
     """A plain RGB or gray JPEG that every browser shows as is."""
-    if _sniff(data) != "JPEG" or not _complete(data, "JPEG"):
+    if uploads.sniff(data) != "JPEG" or not uploads.is_complete(data, "JPEG"):
         return False
-    header = _jpeg_header(data)
+    header = uploads.jpeg_header(data)
     return header is not None and header[0] in ("RGB", "L")
 
 

@@ -9,7 +9,7 @@ import pytest
 from numpy.testing import assert_allclose
 from PIL import Image
 
-from core import dataset, images, subsample
+from core import dataset, images, subsample, uploads
 from make_data import make_dataset, product_image
 
 
@@ -247,7 +247,8 @@ def test_export_thumbnails_only_writes_missing(damaged, tmp_path):
 
 @pytest.mark.parametrize("fmt", ["JPEG", "PNG", "GIF"])
 def test_too_large_image_is_refused(tmp_path, monkeypatch, fmt):
-    monkeypatch.setattr(images, "MAX_PIXELS", 100)
+    monkeypatch.setattr(uploads, "MAX_PIXELS", 100)
+    monkeypatch.setattr(uploads, "MAX_JPEG_PIXELS", 100)
     rng = np.random.default_rng(0)
     buf = io.BytesIO()
     product_image(rng).save(buf, format=fmt)
