@@ -104,3 +104,13 @@ def scaled(progress: Optional[ProgressFn], start: float, stop: float) -> Optiona
         progress(start + (stop - start) * min(1.0, max(0.0, fraction)), message)
 
     return _inner
+
+# ----------------------------------------------------------------------------
+# Disk cache limits (used by core.cache)
+# ----------------------------------------------------------------------------
+#: Environment variable with the disk cache's size limit, in gigabytes (10**9
+#: bytes, decimals allowed). Past it the least recently stored entries and the
+#: least recently used files are evicted.
+CACHE_GB_ENV = "FASHION_CACHE_GB"
+#: Size limit of the disk cache when ``$FASHION_CACHE_GB`` is not set.
+DEFAULT_CACHE_GB = 20.0
