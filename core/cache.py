@@ -867,9 +867,9 @@ def cached_file(
         target = folder / file_name
         if target.exists():  # stored before: readable even when nothing can be written
             return file_name
-        elsewhere = _fallback_dir() / file_name
-        if elsewhere.exists():  # built while the folder could not take it
-            raise _BuiltElsewhere(elsewhere)
+        if _fallback and (_fallback[0] / file_name).exists():
+            # Built while the folder could not take it.
+            raise _BuiltElsewhere(_fallback[0] / file_name)
         if not _writes_paused(root):
             try:
                 # Opening a fresh cache (schema reset) or a deleted folder may
@@ -882,6 +882,7 @@ def cached_file(
                 if not _is_cache_storage_error(exc, folder):
                     raise
                 _mark_degraded(root, exc)
+        elsewhere = _fallback_dir() / file_name
         with files.atomic_path(elsewhere) as tmp:
             build(tmp)
         raise _BuiltElsewhere(elsewhere)
