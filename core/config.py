@@ -105,6 +105,7 @@ def scaled(progress: Optional[ProgressFn], start: float, stop: float) -> Optiona
 
     return _inner
 
+
 # ----------------------------------------------------------------------------
 # Disk cache limits (used by core.cache)
 # ----------------------------------------------------------------------------
