@@ -3,7 +3,10 @@
 #   docker run -p 8501:8501 -v fashion-cache:/app/cache \
 #       -v /path/to/fashion-small:/data:ro -e FASHION_DATA_DIR=/data fashion-explorer
 # Without FASHION_DATA_DIR the app runs on its generated demo set.
-FROM python:3.11-slim
+# FASHION_CACHE_GB caps the cache volume, in gigabytes (default 20).
+# An exact tag, so a rebuild gets the same Python and Debian release; bump it
+# (and the apt pin below) deliberately.
+FROM python:3.11.14-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -11,11 +14,14 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     TF_CPP_MIN_LOG_LEVEL=2 \
     FASHION_CACHE_DIR=/app/cache \
+    FASHION_CACHE_GB=20 \
     MPLCONFIGDIR=/tmp/matplotlib
 
-# libgomp1: OpenMP runtime for scikit-learn/openTSNE; curl: the health check.
+# libgomp1: OpenMP runtime for scikit-learn/openTSNE. Pinned to the version of
+# Debian bookworm (see `apt-cache policy libgomp1` in the base image); when a
+# bookworm point release replaces it, update the pin together with FROM.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libgomp1 curl \
+ && apt-get install -y --no-install-recommends libgomp1=12.2.0-14+deb12u1 \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app
@@ -24,13 +30,16 @@ RUN pip install -r requirements.txt
 
 COPY . .
 # The app writes derived data only to the cache volume and static/ (thumbnails).
-RUN useradd --create-home --uid 10001 app \
+# A numeric user, so the host and orchestrators can tell it is not root.
+RUN groupadd --gid 10001 app \
+ && useradd --create-home --uid 10001 --gid 10001 app \
  && mkdir -p /app/cache /app/static/thumbs \
- && chown -R app:app /app/cache /app/static
-USER app
+ && chown -R 10001:10001 /app/cache /app/static
+USER 10001:10001
 
 VOLUME ["/app/cache"]
 EXPOSE 8501
+# Python itself asks Streamlit's health endpoint: no curl in the image.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
-  CMD curl -fsS http://localhost:8501/_stcore/health || exit 1
+  CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://localhost:8501/_stcore/health', timeout=4)"]
 CMD ["streamlit", "run", "app.py", "--server.port=8501", "--server.address=0.0.0.0", "--server.headless=true"]

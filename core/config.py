@@ -84,3 +84,13 @@ def cache_dir(directory: Optional[os.PathLike | str] = None) -> Path:
         return Path(env).expanduser().resolve()
     return REPO_ROOT / "cache"
 
+
+# ----------------------------------------------------------------------------
+# Disk cache limits (used by core.cache)
+# ----------------------------------------------------------------------------
+#: Environment variable with the disk cache's size limit, in gigabytes (10**9
+#: bytes, decimals allowed). Past it the least recently stored entries and the
+#: least recently used files are evicted.
+CACHE_GB_ENV = "FASHION_CACHE_GB"
+#: Size limit of the disk cache when ``$FASHION_CACHE_GB`` is not set.
+DEFAULT_CACHE_GB = 20.0
