@@ -61,6 +61,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 
 from . import config, files
+from .progress import ProgressFn, report
 
 logger = logging.getLogger(__name__)
 
@@ -603,7 +604,7 @@ def get_or_compute(
     directory=None,
     *,
     store: bool = True,
-    progress: Optional[config.ProgressFn] = None,
+    progress: Optional[ProgressFn] = None,
     cancel: Optional[threading.Event] = None,
 ) -> Any:
     """Return the cached value of ``key``, computing it once if absent.
@@ -710,7 +711,7 @@ def _get_or_compute(cache, path, key, compute, store, progress, cancel):
         now = time.monotonic()
         if progress is not None and (last_report is None or now - last_report >= _WAIT_REPORT_S):
             last_report = now
-            config.report(progress, 0.0, f"waiting for {_describe(current)} computing "
+            report(progress, 0.0, f"waiting for {_describe(current)} computing "
                                          f"{key[1]} ({now - started:.0f} s)")
         time.sleep(_POLL_S)
     heartbeat = _Heartbeat(cache, lock, holder)
