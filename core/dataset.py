@@ -12,12 +12,11 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from . import config, demo
+from . import config, demo, files
 from .progress import report
 
 
@@ -190,9 +189,7 @@ def download(progress=None, dest: Optional[os.PathLike | str] = None) -> Path:
         return dest
     report(progress, 0.0, f"downloading {KAGGLE_HANDLE} from Kaggle (about 600 MB)")
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tag = f"{os.getpid()}.{threading.get_ident()}"
-    fetch_dir = dest.parent / f".{dest.name}.{tag}.download"
-    tmp = dest.parent / f".{dest.name}.{tag}.tmp"
+    fetch_dir = files.temporary_name(dest.parent / f"{dest.name}.download")
     try:
         try:
             import kagglehub
@@ -215,19 +212,18 @@ def download(progress=None, dest: Optional[os.PathLike | str] = None) -> Path:
             raise DatasetError(f"the downloaded files at {fetched} do not hold styles.csv and images/")
         report(progress, 0.8, f"moving into {dest}")
         inside = fetch_dir.resolve()
-        if inside in root.resolve().parents or root.resolve() == inside:
-            os.replace(root, tmp)
-        else:
-            tmp.mkdir()
-            shutil.copy2(root / "styles.csv", tmp / "styles.csv")
-            shutil.copytree(root / "images", tmp / "images")
         try:
-            os.replace(tmp, dest)
+            with files.atomic_path(dest) as tmp:
+                if inside in root.resolve().parents or root.resolve() == inside:
+                    shutil.move(root, tmp)  # a rename: both lie in the cache folder
+                else:
+                    tmp.mkdir()
+                    shutil.copy2(root / "styles.csv", tmp / "styles.csv")
+                    shutil.copytree(root / "images", tmp / "images")
         except OSError:
-            if layout_root(dest) is None:
+            if layout_root(dest) is None:  # not another process's finished copy
                 raise
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
         shutil.rmtree(fetch_dir, ignore_errors=True)
     report(progress, 1.0, f"dataset ready at {dest}")
     return dest

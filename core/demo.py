@@ -19,14 +19,13 @@ import csv
 import json
 import os
 import shutil
-import threading
 from pathlib import Path
 from typing import Callable, Optional
 
 import cv2
 import numpy as np
 
-from . import config
+from . import config, files
 from .progress import ProgressFn, report
 
 #: Bump when the generated images or rows change, so old copies are replaced.
@@ -488,24 +487,14 @@ def ensure_demo(folder: Optional[os.PathLike | str] = None,
     if _valid(folder, n_images):
         return folder
     folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = folder.parent / f".{folder.name}.{os.getpid()}.{threading.get_ident()}.tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
     try:
-        _write(tmp, n_images, progress)
-        if folder.exists() and not _valid(folder, n_images):
-            stale = folder.parent / f".{folder.name}.{os.getpid()}.old"
-            try:
-                os.replace(folder, stale)
-                shutil.rmtree(stale, ignore_errors=True)
-            except OSError:
-                pass
-        try:
-            os.replace(tmp, folder)
-        except OSError:
-            if not _valid(folder, n_images):  # not the other process's finished copy
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        with files.atomic_path(folder) as tmp:
+            _write(tmp, n_images, progress)
+            if folder.exists() and not _valid(folder, n_images):
+                shutil.rmtree(folder, ignore_errors=True)  # written by an older version
+    except OSError:
+        if not _valid(folder, n_images):  # not the other process's finished copy
+            raise
     report(progress, 1.0, f"demo set ready: {n_images:,} synthetic products")
     return folder
 

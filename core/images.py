@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 from pathlib import Path
 from typing import Iterable, Optional
 
@@ -32,7 +31,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from . import cache, config, uploads
+from . import cache, config, files, uploads
 from .progress import report, scaled
 
 logger = logging.getLogger(__name__)
@@ -499,21 +498,18 @@ def export_thumbnails(dataset, ids: Iterable[int], dest_dir: os.PathLike | str,
     dest.mkdir(parents=True, exist_ok=True)
     present = {e.name for e in os.scandir(dest) if e.is_file()}
     todo = [int(i) for i in dict.fromkeys(int(i) for i in ids) if f"{int(i)}.jpg" not in present]
-    suffix = f".{os.getpid()}.{threading.get_ident()}.tmp"
     for k, pid in enumerate(todo):
         src = dataset.image_path(pid)
-        target = dest / f"{pid}.jpg"
-        tmp = dest / f".{pid}.jpg{suffix}"
         try:
             data = src.read_bytes()
-            if _browser_safe(data):
-                tmp.write_bytes(data)
-            else:
-                rgb = _decode_bytes(data, src.name)[:, :, ::-1]
-                Image.fromarray(np.ascontiguousarray(rgb)).save(tmp, format="JPEG", quality=90)
-            os.replace(tmp, target)
+            with files.atomic_path(dest / f"{pid}.jpg") as tmp:
+                if _browser_safe(data):
+                    tmp.write_bytes(data)
+                else:
+                    rgb = _decode_bytes(data, src.name)[:, :, ::-1]
+                    Image.fromarray(np.ascontiguousarray(rgb)).save(tmp, format="JPEG", quality=90)
         except (OSError, UnreadableImage):
-            tmp.unlink(missing_ok=True)
+            pass  # no thumbnail: the hover card shows the product's text alone
         if k % 500 == 0:
             report(progress, k / len(todo), f"writing thumbnails: {k:,}/{len(todo):,}")
     report(progress, 1.0, f"{len(todo):,} thumbnails written")
