@@ -13,6 +13,7 @@ import sys
 import time
 
 from . import config
+from .progress import report
 
 
 class CommandError(Exception):
@@ -205,11 +206,9 @@ def _print_train(r: dict) -> None:
 
 
 def cmd_classify(args) -> int:
-    from .classifier import classify_paths
-
     progress = _progress_printer()
     sub = _subsample(args, progress)
-    results = classify_paths(sub, args.images, progress=progress)
+    results = _classify_files(sub, args.images, progress=progress)
     for r in results:
         if args.json:
             print(json.dumps(r, default=_json_default))
@@ -219,6 +218,60 @@ def cmd_classify(args) -> int:
             top = ", ".join(f"{label} {p:.1%}" for label, p in r["top"])
             print(f"{r['path']}: {r['label']} ({top})")
     return 2 if any("error" in r for r in results) else 0
+
+
+def _read_file(path: str, max_bytes: int) -> tuple[bytes | None, str | None]:
+    """A file's bytes, or None and a message saying why it cannot be read."""
+    try:
+        size = os.path.getsize(path)
+        if size > max_bytes:
+            return None, (f"{path}: the file is {size / 1e6:.1f} MB, over the "
+                          f"{max_bytes / 2**20:.0f} MB limit; send a smaller image")
+        with open(path, "rb") as fh:
+            return fh.read(), None
+    except IsADirectoryError:
+        return None, f"{path}: is a folder, not an image file"
+    except FileNotFoundError:
+        return None, f"{path}: no such file"
+    except OSError as exc:
+        return None, f"{path}: cannot be read ({exc.strerror or exc})"
+
+
+def _classify_files(sub, paths, model: str = "default", progress=None) -> list[dict]:
+    """Classify image files for ``classify``, in the order given.
+
+    A file the CLI cannot read is reported here; one it reads goes through
+    :func:`core.classifier.classify_images`, the page's route.
+
+    Returns
+    -------
+    list of dict
+        ``{"path", "label", "confidence", "top"}`` (plus ``warning`` when the
+        image does not look like a catalogue product), or ``{"path", "error"}``.
+    """
+    from .classifier import MAX_UPLOAD_BYTES, classify_images, is_trained
+
+    loaded = [(str(p), *_read_file(str(p), MAX_UPLOAD_BYTES)) for p in paths]
+    if any(data is not None for _, data, _ in loaded) and not is_trained(sub, model):
+        report(progress, 0.0, f"no trained {model} model is cached for this dataset and fraction: "
+                                   "training one first")
+    answers = iter(classify_images(sub, [(p, data) for p, data, _ in loaded if data is not None],
+                                   model=model, progress=progress))
+    out = []
+    for p, data, err in loaded:
+        if err is not None:
+            out.append({"path": p, "error": err})
+            continue
+        r = next(answers)
+        row = {"path": p}
+        if "error" in r:
+            row["error"] = r["error"]
+        else:
+            row.update(label=r["label"], confidence=r["confidence"], top=r["top"])
+            if "warning" in r:
+                row["warning"] = r["warning"]
+        out.append(row)
+    return out
 
 
 # ----------------------------------------------------------------------------
@@ -241,48 +294,40 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--random-state", type=int, default=config.DEFAULT_RANDOM_STATE,
                            help="seed of the algorithms (default: %(default)s)")
 
-    p = sub.add_parser("info", help="rows, images and what cleaning found",
-                       description="Report rows read, recovered and dropped, images found and "
-                                   "unreadable, and class counts.")
-    data_args(p)
-    p.add_argument("--json", action="store_true", help="print JSON")
-    p.set_defaults(func=cmd_info)
+    def command(name, func, help, description, data=False, fraction=False, json_help="print JSON"):
+        """Add a subcommand: ``--data`` when it reads the dataset, the subsample's options with
+        ``fraction``, ``--json`` unless ``json_help`` is None."""
+        p = sub.add_parser(name, help=help, description=description)
+        if data or fraction:
+            data_args(p, fraction=fraction)
+        if json_help:
+            p.add_argument("--json", action="store_true", help=json_help)
+        p.set_defaults(func=func)
+        return p
 
-    p = sub.add_parser("download", help="fetch the real dataset from Kaggle (needs the network)",
-                       description="Download paramaggarwal/fashion-product-images-small with "
-                                   "kagglehub into the cache, where the app then finds it.")
-    p.set_defaults(func=cmd_download)
-
-    p = sub.add_parser("cache", help="size of the cache, or clear it",
-                       description="Report the cache's folder, size and entries by kind.")
+    command("info", cmd_info, "rows, images and what cleaning found",
+            "Report rows read, recovered and dropped, images found and unreadable, and class counts.",
+            data=True)
+    command("download", cmd_download, "fetch the real dataset from Kaggle (needs the network)",
+            "Download paramaggarwal/fashion-product-images-small with kagglehub into the cache, "
+            "where the app then finds it.", json_help=None)
+    p = command("cache", cmd_cache, "size of the cache, or clear it",
+                "Report the cache's folder, size and entries by kind.")
     p.add_argument("--clear", action="store_true", help="delete every cached result")
-    p.add_argument("--json", action="store_true", help="print JSON")
-    p.set_defaults(func=cmd_cache)
-
-    p = sub.add_parser("warm", help="compute and cache everything the dashboard shows",
-                       description="Compute PCA, embeddings, clustering and mixtures for the "
-                                   "settings and print the headline figures.")
-    data_args(p, fraction=True)
-    p.add_argument("--json", action="store_true", help="print JSON")
-    p.set_defaults(func=cmd_warm)
-
-    p = sub.add_parser("train", help="train the masterCategory classifier",
-                       description="Train (or load from the cache) a classifier on the notebook's "
-                                   "80/20 split and print its validation accuracy.")
-    data_args(p, fraction=True)
+    command("warm", cmd_warm, "compute and cache everything the dashboard shows",
+            "Compute PCA, embeddings, clustering and mixtures for the settings and print the "
+            "headline figures.", fraction=True)
+    p = command("train", cmd_train, "train the masterCategory classifier",
+                "Train (or load from the cache) a classifier on the notebook's 80/20 split and "
+                "print its validation accuracy.", fraction=True)
     p.add_argument("--model", choices=("default", "seed"), default="default",
                    help="'default': the model designed for this data; 'seed': the notebook's")
     p.add_argument("--epochs", type=int, default=None, help="epochs (default: the model's own)")
-    p.add_argument("--json", action="store_true", help="print JSON")
-    p.set_defaults(func=cmd_train)
-
-    p = sub.add_parser("classify", help="classify image files by masterCategory",
-                       description="Print the top-3 masterCategory of each image, one line each. "
-                                   "Exit 0 when all were classified, 2 when any was rejected.")
-    data_args(p, fraction=True)
+    p = command("classify", cmd_classify, "classify image files by masterCategory",
+                "Print the top-3 masterCategory of each image, one line each. Exit 0 when all "
+                "were classified, 2 when any was rejected.", fraction=True,
+                json_help="print one JSON object per line")
     p.add_argument("images", nargs="+", metavar="IMAGE", help="image files")
-    p.add_argument("--json", action="store_true", help="print one JSON object per line")
-    p.set_defaults(func=cmd_classify)
     return parser
 
 

@@ -140,6 +140,33 @@ def decode(path: Path, image_size: int = 100, color: bool = False, resample: str
     return _from_bgr(read_bgr(path), image_size, color, resample)
 
 
+def features_from_rgb(rgb, image_size: int = 100, color: bool = False,
+                      resample: str = "bicubic") -> np.ndarray:
+    """Feature rows of images already decoded to RGB, through the same route as :func:`decode`.
+
+    For images that never were a file of the dataset (an upload, say) and
+    must land in the same feature space: the colour conversion and the resize
+    are :func:`decode`'s own, so a photo gives the same row either way.
+
+    Parameters
+    ----------
+    rgb : array-like of uint8, shape (n, h, w, 3)
+    image_size, color, resample
+        As for :func:`decode`.
+
+    Returns
+    -------
+    numpy.ndarray of uint8, shape (n, image_size**2), or (n, 3 * image_size**2) for colour
+        Rows of ``decode(...).ravel()``, as :func:`pixels` returns them.
+    """
+    rgb = np.asarray(rgb, dtype=np.uint8)
+    out = np.empty((len(rgb), image_size * image_size * (3 if color else 1)), dtype=np.uint8)
+    for i, img in enumerate(rgb):
+        bgr = np.ascontiguousarray(img[:, :, ::-1])
+        out[i] = _from_bgr(bgr, image_size, color, resample).reshape(-1)
+    return out
+
+
 def load_rgb(dataset, product_id: int) -> np.ndarray:
     """A product's image at its own size, RGB uint8 of shape ``(h, w, 3)``.
 

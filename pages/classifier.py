@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import classifier
+from core import classifier, figures, pca
 from core.subsample import Subsample
 from ui import progress, state, thumbs
 
@@ -69,18 +69,13 @@ files = st.file_uploader(
     help=f"JPEG, PNG, WebP or GIF, any size, up to {classifier.MAX_UPLOAD_BYTES // 2**20} MB each.")
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
-def _pca_map(sub_key: tuple, _sub: Subsample):
-    from core import pca
-
-    coords, variance = pca.projection_2d(_sub)
-    return coords, variance
-
-
 def _show_upload(f, r: dict) -> None:
-    st.subheader(f.name)
+    # The name is the uploader's text: shown as typed, never as Markdown, which
+    # would turn a name like "[x](http://...)" into a link.
+    st.text(f.name)
     if "error" in r:
-        st.error(r["error"], icon=":material/error:")
+        st.error("This file cannot be classified:", icon=":material/error:")
+        st.text(r["error"])
         return
     a, b, c = st.columns([1, 2, 3])
     try:
@@ -126,8 +121,8 @@ if files:
     points = [(r["name"], *r["pca"]) for r in results if r.get("pca") is not None]
     if points:
         try:
-            coords, variance = _pca_map(sub.cache_key(), sub)
-            fig = classifier.upload_map_figure(coords, sub.frame(), points)
+            coords, variance = pca.projection_2d(sub)
+            fig = figures.upload_map_figure(coords, sub.frame(), points)
             st.plotly_chart(fig, key="clf_map")
             st.caption(f"How to read this: the subsample on its first two principal components "
                        f"({variance:.1%} of the variance), coloured by category; each star is an "
@@ -155,19 +150,19 @@ if info is not None:
                      + (f"{info['cpu_seconds']:.0f} CPU-seconds." if info.get("cpu_seconds") else ""))
     m[3].metric("Parameters", f"{p['total']:,}")
     m[4].metric("Bias parameters", f"{p['biases']:,}")
-    st.plotly_chart(classifier.history_figure(info["history"]), key="clf_history")
+    st.plotly_chart(figures.history_figure(info["history"]), key="clf_history")
     st.caption("How to read this: loss and accuracy per epoch on the training batches (with "
                "augmentation and label smoothing, so lower) and on the tuning slice held out of "
                "the training part; the gap between them is overfitting.")
     ev = info["evaluation"]
     c1, c2 = st.columns([3, 2])
     with c1:
-        st.plotly_chart(classifier.confusion_figure(ev["confusion"]), key="clf_confusion")
+        st.plotly_chart(figures.confusion_figure(ev["confusion"]), key="clf_confusion")
         st.caption("How to read this: rows are the true category, columns the prediction; "
                    "colour is the share of the row, the number the count. A perfect model "
                    "fills only the diagonal.")
     with c2:
-        st.dataframe(classifier.per_class_table(ev), hide_index=True,
+        st.dataframe(figures.per_class_table(ev), hide_index=True,
                      column_config={k: st.column_config.NumberColumn(format="%.2f")
                                     for k in ("precision", "recall", "f1")})
         st.caption("How to read this: precision is how often a prediction of the class is "
@@ -206,6 +201,6 @@ try:
     if info is not None:
         b[2].metric("Default model minus baseline", f"{(info['val_accuracy'] - base['val_accuracy']) * 100:+.1f} pts")
     with st.expander("Baseline per class"):
-        st.dataframe(classifier.per_class_table(base["evaluation"]), hide_index=True)
+        st.dataframe(figures.per_class_table(base["evaluation"]), hide_index=True)
 except Exception as exc:
     st.error(f"The baseline could not be computed: {exc}")

@@ -12,39 +12,19 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 import pytest
 from PIL import Image
 
 from core import config
+from make_data import make_classifier_dataset
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-def _tiny_dataset(folder: Path) -> Path:
-    rng = np.random.default_rng(0)
-    (folder / "images").mkdir(parents=True)
-    rows = []
-    looks = {"Apparel": (200, 30, 30), "Footwear": (30, 30, 200), "Accessories": (30, 160, 30)}
-    pid = 2000
-    for name, colour in looks.items():
-        for _ in range(12):
-            arr = np.full((80, 60, 3), 255, np.uint8)
-            arr[20:60, 15:45] = np.clip(np.array(colour) + rng.integers(-20, 20, 3), 0, 255)
-            Image.fromarray(arr).save(folder / "images" / f"{pid}.jpg", quality=95)
-            rows.append({"id": pid, "gender": "Women", "masterCategory": name, "subCategory": "x",
-                         "articleType": "x", "baseColour": "Blue", "season": "Fall", "year": 2015,
-                         "usage": "Casual", "productDisplayName": f"item {pid}"})
-            pid += 1
-    pd.DataFrame(rows).to_csv(folder / "styles.csv", index=False)
-    return folder
 
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
     root = tmp_path_factory.mktemp("cli")
-    data = _tiny_dataset(root / "data")
+    data = make_classifier_dataset(root / "data", n_per_class=12)
     files = root / "uploads"
     files.mkdir()
     Image.new("RGB", (300, 400), (200, 30, 30)).save(files / "red.png")

@@ -1,0 +1,58 @@
+"""masterCategory classifier: the notebook's CNN, a CNN designed for this data, a classical baseline.
+
+Three models answer the same question on the notebook's split (80/20,
+``random_state=42``) of a subsample:
+
+* ``seed``: exactly the notebook's Keras model (two convolutions on a 400x400x3
+  input, 48,038,633 parameters), kept to measure what it cost;
+* ``default``: a small batch-normalised CNN (293,495 parameters) on the
+  catalogue's native 80 high by 60 wide colour photos, with cheap augmentation,
+  label smoothing, rare classes weighed up (square root, capped), AdamW on a
+  warm-up + cosine schedule and mirror test-time augmentation; its
+  probabilities are averaged with a PCA + RBF SVC partner on the same photos
+  in grayscale, with a weight chosen on the tuning slice;
+* ``baseline``: PCA + RBF SVC on the notebook's standardized grayscale features.
+
+Data flows one way through the package, one concern per module:
+
+* :mod:`.backend`: Keras and TensorFlow, imported quietly;
+* :mod:`.inputs`: the model's input: :func:`prepare` (the one preprocessing of
+  training photos and uploads), upload checks, the photos of a subsample,
+  :func:`split`, the seed model's 400x400 upscaling;
+* :mod:`.models`: the Keras architectures, their training recipes, and what is
+  read from a trained model (probabilities, embedding, parameter counts);
+* :mod:`.metrics`: :func:`evaluate` (accuracy, confusion, per-class figures);
+* :mod:`.svc`: the one PCA + RBF SVC, as the default CNN's partner and as the
+  :func:`baseline`;
+* :mod:`.training`: the training loop, its steps, :func:`train` and :func:`is_trained`;
+* :mod:`.predict`: :class:`Predictor`, :func:`load`, classifying uploads,
+  :func:`pca_position`.
+
+Figures of a trained model live in :mod:`core.figures.model`, the CLI's
+output in :mod:`core.__main__`. Early stopping, the out-of-distribution
+threshold and every other tuning use a slice of the training part
+(:func:`split`), never the reported validation set. Trained models are saved as
+``.keras`` files in the disk cache, keyed by the dataset's fingerprint and every
+parameter, and their metrics are memoized.
+"""
+from .inputs import (IMAGE_HEIGHT, IMAGE_WIDTH, MAX_IMAGE_PIXELS, MAX_UPLOAD_BYTES, SEED_SIZE,
+                     TUNING_FRACTION, UPLOAD_EXTENSIONS, UPLOAD_FORMATS, UploadError, dataset_images,
+                     open_upload, prepare, prepare_upload, seed_input, split)
+from .metrics import evaluate
+from .models import (DEFAULT_RECIPE, MODELS, SEED_RECIPE, auto_epochs, build_default_model,
+                     build_seed_model, class_weights, parameter_counts)
+from .predict import Predictor, classify_arrays, classify_images, load, pca_position
+from .svc import PCASVC, baseline
+from .training import LOW_CONFIDENCE, is_trained, train, train_summary
+
+__all__ = [
+    "IMAGE_HEIGHT", "IMAGE_WIDTH", "MAX_IMAGE_PIXELS", "MAX_UPLOAD_BYTES", "SEED_SIZE",
+    "TUNING_FRACTION", "UPLOAD_EXTENSIONS", "UPLOAD_FORMATS", "UploadError", "dataset_images",
+    "open_upload", "prepare", "prepare_upload", "seed_input", "split",
+    "evaluate",
+    "DEFAULT_RECIPE", "MODELS", "SEED_RECIPE", "auto_epochs", "build_default_model",
+    "build_seed_model", "class_weights", "parameter_counts",
+    "Predictor", "classify_arrays", "classify_images", "load", "pca_position",
+    "PCASVC", "baseline",
+    "LOW_CONFIDENCE", "is_trained", "train", "train_summary",
+]

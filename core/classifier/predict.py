@@ -1,0 +1,270 @@
+"""Answering with a trained classifier: probabilities, nearest catalogue products, the PCA map.
+
+:func:`load` gives a :class:`Predictor` (training first when no model is
+cached) and keeps it in memory; :func:`classify_images` checks and classifies
+uploaded files, :func:`classify_arrays` prepared images; :func:`pca_position`
+places images on the subsample's 2-D PCA map.
+"""
+from __future__ import annotations
+
+import threading
+from typing import Optional, Sequence
+
+import numpy as np
+
+from .. import cache, config
+from ..neighbors import kneighbors
+from ..progress import report, scaled
+from . import backend
+from .inputs import IMAGE_HEIGHT, IMAGE_WIDTH, MAX_UPLOAD_BYTES, UploadError, dataset_images, prepare_upload
+from .models import embed, embedder, seed_proba, unit_rows
+from .svc import mix, partner_proba
+from .training import LOW_CONFIDENCE, _rows, forget, train
+
+
+class Predictor:
+    """A trained model ready to answer: probabilities, embedding, neighbours.
+
+    Build one with :func:`load`. Holding it in memory keeps a single
+    classification well under 100 ms.
+
+    Attributes
+    ----------
+    info : dict
+        What :func:`~core.classifier.training.train` returned for this model.
+    model : keras.Model
+    ids_ : numpy.ndarray
+        Product ids of the subsample the neighbours come from.
+    embedding_ : numpy.ndarray of shape (n_samples, n_dims)
+        Unit-length embeddings of those products.
+    """
+
+    def __init__(self, sub, info: dict, model, progress=None):
+        self.sub = sub
+        self.info = info
+        self.model = model
+        self.embedder = embedder(model)
+        self._is_seed = info["model"] == "seed"
+        rows = _rows(sub)
+        self.ids_ = rows.ids
+        self.labels_ = rows.labels()
+        x = dataset_images(rows)
+        parts = (rows.rows_key(), info["model_file"])
+        self.embedding_ = np.asarray(cache.cached_array(
+            "classifier.embedding", 1, parts, lambda: self._embed_rows(x, progress)))
+
+    def _embed_rows(self, x, progress):
+        report(progress, 0.0, "embedding the catalogue for nearest neighbours")
+        return embed(self.embedder, x, self._is_seed)
+
+    def _compiled(self):
+        """One graph-compiled call giving probabilities and embedding of a batch.
+
+        Eager Keras calls cost tens of milliseconds each; a single traced
+        function over the image and its mirror answers one upload in a few.
+        """
+        if getattr(self, "_fn", None) is None:
+            keras = backend.keras()
+            tf = backend.tensorflow()
+
+            both = keras.Model(self.model.inputs[0], [self.model.output, self.embedder.output])
+            self._fn = tf.function(
+                lambda z: both(z, training=False), reduce_retracing=True,
+                input_signature=[tf.TensorSpec([None, IMAGE_HEIGHT, IMAGE_WIDTH, 3], tf.float32)])
+        return self._fn
+
+    def _infer(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Probabilities ``(n, 7)`` (mirror-averaged, mixed with the partner) and unit embeddings."""
+        x = np.asarray(x)
+        if self._is_seed:
+            return seed_proba(self.model, x), embed(self.embedder, x, seed=True)
+        fn = self._compiled()
+        probs, embs = [], []
+        for start in range(0, len(x), 128):
+            xb = np.asarray(x[start:start + 128], dtype=np.float32)
+            n = len(xb)
+            p, e = fn(np.concatenate([xb, xb[:, :, ::-1]]))
+            p = np.asarray(p)
+            probs.append((p[:n] + p[n:]) / 2)
+            embs.append(np.asarray(e)[:n])
+        e = unit_rows(np.concatenate(embs).astype(np.float32))
+        proba = mix(np.concatenate(probs), partner_proba(self.info.get("svc"), x),
+                    self.info.get("svc_weight", 0.0))
+        return proba, e
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        """Probabilities of shape ``(n, 7)`` for prepared images ``(n, 80, 60, 3)``."""
+        return self._infer(x)[0]
+
+    def analyse(self, x: np.ndarray, k: int = 8):
+        """Probabilities and the ``k`` nearest catalogue products, in one pass.
+
+        Returns
+        -------
+        proba : numpy.ndarray of shape (n, 7)
+        distances, ids, labels : numpy.ndarray of shape (n, k)
+            Nearest first.
+        """
+        proba, e = self._infer(x)
+        dist, idx = kneighbors(e, self.embedding_, k)
+        return proba, dist, self.ids_[idx], self.labels_[idx]
+
+    def neighbors(self, x: np.ndarray, k: int = 8):
+        """Distances, product ids and labels of the ``k`` nearest catalogue products."""
+        return self.analyse(x, k)[1:]
+
+
+_loaded: dict = {}
+_load_lock = threading.Lock()
+
+
+def load(sub, model: str = "default", epochs: Optional[int] = None, seed: int = 42,
+         progress=None) -> Predictor:
+    """The trained model for these settings, training it first when none is cached.
+
+    Loaded models are kept in memory, so a second call is instant.
+    """
+    info = train(sub, model, epochs, seed, progress=scaled(progress, 0.0, 0.95))
+    key = (info["model_file"], sub.cache_key())
+    with _load_lock:
+        predictor = _loaded.get(key)
+        if predictor is None:
+            path = cache.files_dir() / info["model_file"]
+            if not path.exists():  # the file was deleted under its memoized metrics: retrain
+                forget(sub, model, epochs, seed)
+                info = train(sub, model, epochs, seed, progress=progress)
+                path = cache.files_dir() / info["model_file"]
+            km = backend.keras().saving.load_model(path, compile=False)
+            predictor = Predictor(sub, info, km, progress=scaled(progress, 0.95, 1.0))
+            _loaded[key] = predictor
+    return predictor
+
+
+# ----------------------------------------------------------------------------
+# Where an image lands on the PCA map
+# ----------------------------------------------------------------------------
+_projectors: dict = {}
+
+
+def pca_position(sub, x: np.ndarray) -> Optional[np.ndarray]:
+    """Coordinates of prepared images on the subsample's 2-D PCA map, or None.
+
+    The images take the subsample's feature route (:func:`core.images.features_from_rgb`:
+    grayscale or colour, resized to the subsample's image size with its filter),
+    are standardized with the subsample's per-pixel mean and deviation and
+    projected with :func:`core.pca.fit` of the subsample, so they land in the
+    coordinates of :func:`core.pca.projection_2d`.
+
+    Parameters
+    ----------
+    sub : core.subsample.Subsample
+    x : numpy.ndarray of shape (n, 80, 60, 3)
+        Images through :func:`~core.classifier.inputs.prepare`.
+
+    Returns
+    -------
+    numpy.ndarray of shape (n, 2), or None when the PCA is unavailable.
+    """
+    key = sub.cache_key()
+    try:
+        project = _projectors.get(key)
+        if project is None:
+            project = _projectors[key] = _pca_projector(sub)
+        return project(x)
+    except (ImportError, AttributeError, ValueError):
+        return None
+
+
+def _pca_projector(sub):
+    from .. import images, pca
+
+    fitted = pca.fit(sub, n_components=2)
+    # The per-pixel scale of the notebook's standardization, as core.pca undoes it.
+    scale = pca.pixel_scale(sub)
+    components = np.asarray(fitted.components_, dtype=np.float64)[:2]
+    center = np.asarray(fitted.mean_, dtype=np.float64)
+
+    def project(x: np.ndarray) -> np.ndarray:
+        rows = images.features_from_rgb(x, int(sub.image_size), bool(sub.color), str(sub.resample))
+        return (images.standardize(rows, scale) - center) @ components.T
+
+    return project
+
+
+# ----------------------------------------------------------------------------
+# Classifying uploads
+# ----------------------------------------------------------------------------
+def classify_arrays(predictor: Predictor, x: np.ndarray, k: int = 8, map_sub=None) -> list[dict]:
+    """Classify prepared images ``(n, 80, 60, 3)``; see :func:`classify_images`."""
+    if len(x) == 0:
+        return []
+    from threadpoolctl import threadpool_limits
+
+    # A few images are small work: more BLAS threads only contend with
+    # TensorFlow's own pool.
+    with threadpool_limits(1 if len(x) <= 8 else None):
+        proba, dist, nn_ids, nn_labels = predictor.analyse(x, k)
+        pos = pca_position(map_sub if map_sub is not None else predictor.sub, x)
+    threshold = predictor.info["ood"].get("nn_distance")
+    out = []
+    for i, p in enumerate(proba):
+        order = np.argsort(-p)[:3]
+        top = [[config.CATEGORIES[j], float(p[j])] for j in order]
+        reasons = []
+        if top[0][1] < predictor.info["ood"].get("low_confidence", LOW_CONFIDENCE):
+            reasons.append(f"low confidence ({top[0][1]:.0%})")
+        if threshold is not None and len(dist[i]) and dist[i][0] > threshold:
+            reasons.append("far from every catalogue product (nearest neighbour farther than for "
+                           "99% of real products)")
+        r = {"label": top[0][0], "confidence": top[0][1], "top": top,
+             "neighbors": [{"id": int(a), "category": config.CATEGORIES[int(b)], "distance": float(d)}
+                           for a, b, d in zip(nn_ids[i], nn_labels[i], dist[i])],
+             "pca": None if pos is None else [float(pos[i][0]), float(pos[i][1])],
+             "out_of_distribution": bool(reasons)}
+        if reasons:
+            r["warning"] = ("this does not look like a catalogue product: " + "; ".join(reasons)
+                            + ". Treat the answer with caution.")
+        out.append(r)
+    return out
+
+
+def classify_images(sub, images: Sequence[tuple[str, bytes]], model: str = "default",
+                    progress=None, k: int = 8, max_bytes: int = MAX_UPLOAD_BYTES,
+                    map_sub=None) -> list[dict]:
+    """Classify uploaded files by masterCategory.
+
+    Parameters
+    ----------
+    sub : core.subsample.Subsample
+        The subsample whose model answers (trained first if none is cached).
+    images : sequence of (name, bytes)
+        The files.
+    model : {"default", "seed"}
+    k : int
+        Nearest catalogue products to return.
+    map_sub : core.subsample.Subsample, optional
+        Whose PCA map the ``pca`` coordinates refer to (default ``sub``).
+
+    Returns
+    -------
+    list of dict
+        One per file, in order: ``name``, ``label``, ``confidence``, ``top``
+        (three ``[label, probability]``), ``neighbors`` (``id``, ``category``,
+        ``distance``), ``pca`` (``[x, y]`` on the subsample's PCA map, or None),
+        ``out_of_distribution`` and, when it is, a ``warning``; or ``name`` and
+        ``error`` for a rejected file.
+    """
+    prepared, results = [], []
+    for name, data in images:
+        try:
+            prepared.append(prepare_upload(data, name, max_bytes))
+            results.append({"name": name})
+        except UploadError as exc:
+            results.append({"name": name, "error": str(exc)})
+    if prepared:
+        predictor = load(sub, model, progress=progress)
+        answers = iter(classify_arrays(predictor, np.stack(prepared), k, map_sub))
+        for r in results:
+            if "error" not in r:
+                r.update(next(answers))
+    return results

@@ -1,0 +1,196 @@
+"""The classical model: PCA + RBF SVC, as the default CNN's partner and as the baseline.
+
+One class, :class:`PCASVC`, serves both:
+
+* the partner (:func:`fit_partner`): fitted on grayscale pixels of the prepared
+  80x60 photos (:func:`gray_pixels`), standardized on the training part; its
+  probabilities are averaged with the CNN's (:func:`mix`) with a weight chosen
+  on the tuning slice (:func:`choose_weight`): their mistakes differ, so the
+  mixture beats both;
+* :func:`baseline`: fitted on the notebook's standardized features of the
+  subsample, on the same split, to show what the CNN earns for its cost.
+"""
+from __future__ import annotations
+
+import time
+from typing import Optional, Sequence
+
+import numpy as np
+
+from .. import cache, config, images
+from ..progress import report, scaled
+from .inputs import IMAGE_HEIGHT, IMAGE_WIDTH, split
+from .metrics import evaluate
+
+#: An RBF SVC's fit grows with the square of its rows: beyond this many the
+#: partner is fitted on a seeded random sample of the training part (only the
+#: whole dataset reaches it; bump ``core.classifier.training._MODEL_VERSION`` when
+#: changing it).
+SVC_MAX_ROWS = 10000
+
+
+class PCASVC:
+    """PCA then an RBF support vector machine, in scikit-learn's vocabulary.
+
+    Parameters
+    ----------
+    n_components : int, default 100
+        PCA components, capped by the training rows and the features.
+    C : float, default 10.0
+        SVC regularisation.
+    random_state : int, default 42
+        Seed of the randomized PCA and of the SVC.
+    standardize : bool, default False
+        Standardize each feature with the training rows' mean and deviation
+        (:func:`core.images.column_scale`) before the PCA. Off for inputs that
+        are standardized already, such as :meth:`core.subsample.Subsample.features`.
+
+    Attributes
+    ----------
+    scale_ : (mean, std) or None
+        The standardization learnt by :meth:`fit`. A constant feature gets a
+        deviation of 1 (``column_scale``'s guard); no pixel of the catalogue's
+        photos is constant over a real training part (the smallest grayscale
+        deviation over 3,000 photos is about 8 grey levels), so no further
+        epsilon is needed.
+    pca_ : sklearn.decomposition.PCA
+    svc_ : sklearn.svm.SVC
+    """
+
+    def __init__(self, n_components: int = 100, C: float = 10.0, random_state: int = 42,
+                 standardize: bool = False):
+        self.n_components = n_components
+        self.C = C
+        self.random_state = random_state
+        self.standardize = standardize
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> "PCASVC":
+        """Fit the standardization, the PCA and the SVC on ``X`` of shape (n_samples, n_features)."""
+        from sklearn.decomposition import PCA
+        from sklearn.svm import SVC
+
+        X = np.asarray(X, dtype=np.float32)
+        self.scale_ = images.column_scale(X) if self.standardize else None
+        z = self._standardized(X)
+        n_components = int(min(self.n_components, len(z) - 1, z.shape[1]))
+        self.pca_ = PCA(n_components, svd_solver="randomized", random_state=self.random_state).fit(z)
+        self.svc_ = SVC(C=self.C, kernel="rbf", gamma="scale", random_state=self.random_state)
+        self.svc_.fit(self.pca_.transform(z), y)
+        return self
+
+    def _standardized(self, X: np.ndarray) -> np.ndarray:
+        X = np.asarray(X, dtype=np.float32)
+        return X if self.scale_ is None else images.standardize(X, self.scale_)
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        """Principal component scores of ``X``: the SVC's input."""
+        return self.pca_.transform(self._standardized(X))
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Predicted labels of shape ``(n_samples,)``."""
+        return self.svc_.predict(self.transform(X))
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        """Pseudo-probabilities ``(n_samples, 7)``: a softmax of the one-vs-rest decision values."""
+        out = np.zeros((len(X), len(config.CATEGORIES)), np.float32)
+        if len(X) == 0:
+            return out
+        classes = self.svc_.classes_
+        if len(classes) == 1:
+            out[:, classes[0]] = 1.0
+            return out
+        dec = np.asarray(self.svc_.decision_function(self.transform(X)), dtype=np.float64).reshape(len(X), -1)
+        if dec.shape[1] == 1:  # two classes: one signed margin
+            dec = np.hstack([-dec, dec])
+        e = np.exp(2.0 * (dec - dec.max(1, keepdims=True)))
+        out[:, classes] = e / e.sum(1, keepdims=True)
+        return out
+
+
+# ----------------------------------------------------------------------------
+# The default CNN's partner
+# ----------------------------------------------------------------------------
+def gray_pixels(x: np.ndarray) -> np.ndarray:
+    """Grayscale pixels of prepared images ``(n, 80, 60, 3)``, flattened: the partner's input.
+
+    Returns
+    -------
+    numpy.ndarray of float32, shape (n, 4800)
+    """
+    import cv2
+
+    x = np.asarray(x, dtype=np.uint8)
+    if len(x) == 0:
+        return np.zeros((0, IMAGE_HEIGHT * IMAGE_WIDTH), np.float32)
+    gray = np.stack([cv2.cvtColor(img, cv2.COLOR_RGB2GRAY) for img in x])
+    return gray.reshape(len(x), -1).astype(np.float32)
+
+
+def fit_partner(x: np.ndarray, y: np.ndarray, n_components: int, C: float, random_state: int) -> PCASVC:
+    """The partner of the default CNN, fitted on prepared images of the training part.
+
+    At most :data:`SVC_MAX_ROWS` rows, sampled with ``random_state``.
+    """
+    rows = np.arange(len(y))
+    if len(rows) > SVC_MAX_ROWS:
+        rows = np.sort(np.random.default_rng(random_state).choice(rows, SVC_MAX_ROWS, replace=False))
+    part = PCASVC(n_components, C, random_state, standardize=True)
+    return part.fit(gray_pixels(x[rows]), np.asarray(y)[rows])
+
+
+def partner_proba(part: Optional[PCASVC], x: np.ndarray) -> Optional[np.ndarray]:
+    """The partner's probabilities for prepared images, or None without a partner."""
+    return None if part is None else part.predict_proba(gray_pixels(x))
+
+
+def mix(p_cnn: np.ndarray, p_svc: Optional[np.ndarray], weight: float) -> np.ndarray:
+    """``(1 - weight) * p_cnn + weight * p_svc``; ``p_cnn`` alone without a partner."""
+    if p_svc is None or weight <= 0:
+        return p_cnn
+    return (1.0 - weight) * p_cnn + weight * p_svc
+
+
+def choose_weight(p_cnn: np.ndarray, p_svc: np.ndarray, y: np.ndarray, weights: Sequence[float]) -> float:
+    """The partner's weight among ``weights`` with the lowest log-loss on the tuning slice."""
+    if len(y) == 0:
+        return 0.0
+    losses = [-np.mean(np.log(np.clip(mix(p_cnn, p_svc, w)[np.arange(len(y)), y], 1e-7, 1)))
+              for w in weights]
+    return float(weights[int(np.argmin(losses))])
+
+
+# ----------------------------------------------------------------------------
+# The classical baseline
+# ----------------------------------------------------------------------------
+@cache.memoize("classifier.baseline", version=1)
+def baseline(sub, n_components: int = 100, C: float = 10.0, random_state: int = 42,
+             progress=None) -> dict:
+    """PCA + RBF SVC on the notebook's features, on the same split: what the CNN earns for its cost.
+
+    Parameters
+    ----------
+    sub : core.subsample.Subsample
+        Its standardized feature matrix is the input (grayscale 100x100 by default).
+    n_components : int
+        PCA components, fitted on the training part only.
+    C : float
+        SVC regularisation.
+
+    Returns
+    -------
+    dict
+        ``seconds`` (fit, features excluded), ``val_accuracy``, ``evaluation``
+        (see :func:`~core.classifier.metrics.evaluate`), ``n_components``.
+    """
+    X = np.asarray(sub.features(progress=scaled(progress, 0.0, 0.7)), dtype=np.float32)
+    y = sub.labels()
+    fit, _, val = split(len(y), random_state=random_state, tuning_fraction=0.0)
+    report(progress, 0.75, "fitting PCA + SVC")
+    t0 = time.perf_counter()
+    model = PCASVC(n_components, C, random_state).fit(X[fit], y[fit])
+    seconds = time.perf_counter() - t0
+    proba = np.eye(len(config.CATEGORIES))[model.predict(X[val])]
+    evaluation = evaluate(y[val], proba, sub.ids[val])
+    report(progress, 1.0, f"baseline: {evaluation['accuracy']:.1%}")
+    return {"model": "PCA + RBF SVC", "n_components": int(model.pca_.n_components_), "C": float(C),
+            "seconds": float(seconds), "val_accuracy": evaluation["accuracy"], "evaluation": evaluation}

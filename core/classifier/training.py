@@ -1,0 +1,347 @@
+"""Training a classifier on the notebook's split, evaluated and cached.
+
+:func:`train` runs five named steps, memoized as one: read the photos and
+split them (:func:`_split_photos`), fit the model (:func:`_fit_default`, with
+its PCA + SVC partner, or :func:`_fit_seed`), evaluate it on the reported
+validation set, save the ``.keras`` file, and calibrate the out-of-distribution
+thresholds on the tuning slice (:func:`_calibrate_ood`). Early stopping, the
+partner's weight and the thresholds use the tuning slice only, never the
+validation set.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+
+from .. import cache, config
+from ..neighbors import kneighbors
+from ..progress import ProgressFn, report, scaled
+from . import backend
+from .inputs import dataset_images, seed_input, split
+from .metrics import evaluate
+from .models import (SEED_RECIPE, auto_epochs, build_default_model, build_seed_model, class_weights,
+                     default_proba, embed, embedder, parameter_counts, recipe, seed_proba)
+from .svc import PCASVC, choose_weight, fit_partner, mix, partner_proba
+
+#: Below this top probability an answer is flagged as uncertain (lowered per
+#: model to what the least sure 2% of the tuning slice get).
+LOW_CONFIDENCE = 0.6
+
+#: Version of the trained models, their files and embeddings in the cache.
+_MODEL_VERSION = 2
+
+
+def _rows(sub):
+    """The subsample with the image settings reset: the classifier reads its own photos."""
+    from ..subsample import Subsample
+
+    return Subsample(sub.dataset, fraction=float(sub.fraction), seed=int(sub.seed))
+
+
+def _resolved_recipe(sub, model: str, epochs: Optional[int]) -> dict:
+    """The recipe with ``"auto"`` epochs made concrete for this subsample's size (the cache key)."""
+    resolved = recipe(model, epochs)
+    if resolved.get("epochs") == "auto":
+        fit, _, _ = split(len(_rows(sub).ids))
+        resolved["epochs"] = auto_epochs(len(fit))
+    return resolved
+
+
+# ----------------------------------------------------------------------------
+# The training loops
+# ----------------------------------------------------------------------------
+class _EpochLog:
+    """Keras callback: per-epoch history on the tuning slice, progress per batch, best weights."""
+
+    def __new__(cls, *args, **kwargs):
+        keras = backend.keras()
+
+        class Impl(keras.callbacks.Callback):
+            def __init__(self, tune, epochs, steps, progress, predict):
+                super().__init__()
+                self.tune, self.epochs, self.steps = tune, epochs, steps
+                self.progress, self.predict = progress, predict
+                self.history = []
+                self.best = (-1.0, None, -1)
+                self.t0 = time.perf_counter()
+
+            def on_train_batch_end(self, batch, logs=None):
+                if self.progress is not None and batch % 10 == 0:
+                    done = (len(self.history) + (batch + 1) / self.steps) / self.epochs
+                    report(self.progress, done,
+                           f"epoch {len(self.history) + 1}/{self.epochs}, batch {batch + 1}/{self.steps}")
+
+            def on_epoch_end(self, epoch, logs=None):
+                logs = logs or {}
+                row = {"epoch": epoch + 1, "loss": float(logs.get("loss", np.nan)),
+                       "accuracy": float(logs.get("accuracy", np.nan)),
+                       "seconds": time.perf_counter() - self.t0}
+                x_tune, y_tune = self.tune
+                if len(y_tune):
+                    p = self.predict(self.model, x_tune)
+                    row["val_loss"] = float(-np.mean(np.log(np.clip(p[np.arange(len(y_tune)), y_tune], 1e-7, 1))))
+                    row["val_accuracy"] = float(np.mean(p.argmax(1) == y_tune))
+                    if row["val_accuracy"] >= self.best[0]:
+                        self.best = (row["val_accuracy"], [w.copy() for w in self.model.get_weights()], epoch + 1)
+                self.history.append(row)
+                report(self.progress, (epoch + 1) / self.epochs,
+                       f"epoch {epoch + 1}/{self.epochs}: accuracy {row['accuracy']:.3f}"
+                       + (f", tuning accuracy {row['val_accuracy']:.3f}" if "val_accuracy" in row else ""))
+
+        return Impl(*args, **kwargs)
+
+
+def _fit_default(x_fit, y_fit, x_tune, y_tune, recipe: dict, seed: int, progress=None):
+    """Train the default model; returns the model, per-epoch history and the best epoch."""
+    keras = backend.keras()
+    tf = backend.tensorflow()
+
+    keras.utils.set_random_seed(int(seed))
+    n_classes = len(config.CATEGORIES)
+    model = build_default_model(n_classes, width=recipe["width"], dropout=recipe["dropout"])
+    epochs = auto_epochs(len(y_fit)) if recipe["epochs"] == "auto" else int(recipe["epochs"])
+    batch = int(recipe["batch_size"])
+    steps = int(np.ceil(len(y_fit) / batch))
+    schedule = keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=recipe["learning_rate"] / 10, decay_steps=max(1, steps * epochs),
+        warmup_target=recipe["learning_rate"], warmup_steps=steps * recipe["warmup_epochs"])
+    model.compile(optimizer=keras.optimizers.AdamW(schedule, weight_decay=recipe["weight_decay"]),
+                  loss=keras.losses.CategoricalCrossentropy(label_smoothing=recipe["label_smoothing"]),
+                  metrics=["accuracy"])
+    weights = class_weights(y_fit, n_classes, recipe["class_weight_power"], recipe["class_weight_cap"])
+    onehot = np.eye(n_classes, dtype=np.float32)[y_fit]
+    ds = (tf.data.Dataset.from_tensor_slices((np.asarray(x_fit), onehot, weights[y_fit].astype(np.float32)))
+          .shuffle(len(y_fit), seed=int(seed), reshuffle_each_iteration=True)
+          .batch(batch).map(lambda x, y, w: (tf.cast(x, tf.float32), y, w)).prefetch(2))
+    log = _EpochLog((np.asarray(x_tune), y_tune), epochs, steps, progress,
+                    lambda m, x: default_proba(m, x, tta=False))
+    model.fit(ds, epochs=epochs, verbose=0, callbacks=[log])
+    best_epoch = epochs
+    if log.best[1] is not None and log.best[0] > log.history[-1].get("val_accuracy", -1):
+        model.set_weights(log.best[1])
+        best_epoch = log.best[2]
+    return model, log.history, best_epoch
+
+
+def _fit_seed(x_fit, y_fit, x_tune, y_tune, epochs: int, seed: int, progress=None):
+    """Train the notebook's model as it was: 400x400 inputs, batch 32, Adam 1e-3."""
+    keras = backend.keras()
+    tf = backend.tensorflow()
+
+    keras.utils.set_random_seed(int(seed))
+    model = build_seed_model()
+    batch = SEED_RECIPE["batch_size"]
+
+    # Plain TensorFlow ops, nothing for AutoGraph to convert (it would trip over
+    # the environment set up on the way in).
+    @tf.autograph.experimental.do_not_convert
+    def upscale(x, y):
+        return seed_input(x), y
+
+    ds = (tf.data.Dataset.from_tensor_slices((np.asarray(x_fit), y_fit.astype(np.int64)))
+          .shuffle(len(y_fit), seed=int(seed)).batch(batch).map(upscale).prefetch(2))
+    steps = int(np.ceil(len(y_fit) / batch))
+    log = _EpochLog((np.asarray(x_tune), y_tune), epochs, steps, progress,
+                    lambda m, x: seed_proba(m, x, batch_size=64))
+    model.fit(ds, epochs=epochs, verbose=0, callbacks=[log])
+    return model, log.history, epochs
+
+
+# ----------------------------------------------------------------------------
+# The steps of one training
+# ----------------------------------------------------------------------------
+@dataclass
+class _Photos:
+    """The subsample's prepared photos, labels and ids, and the split's row indices."""
+
+    x: np.ndarray
+    y: np.ndarray
+    ids: np.ndarray
+    fit: np.ndarray
+    tune: np.ndarray
+    val: np.ndarray
+
+
+@dataclass
+class _Fitted:
+    """A trained Keras model, its partner and how it answers."""
+
+    model: str
+    keras_model: object
+    history: list
+    best_epoch: int
+    svc: Optional[PCASVC] = None
+    svc_weight: float = 0.0
+
+    def proba(self, x: np.ndarray) -> np.ndarray:
+        """The answer of the whole model: mirror-averaged CNN mixed with the partner, or the seed model."""
+        if self.model == "seed":
+            return seed_proba(self.keras_model, x, batch_size=64)
+        return mix(default_proba(self.keras_model, x), partner_proba(self.svc, x), self.svc_weight)
+
+
+def _split_photos(rows, seed: int, progress=None) -> _Photos:
+    """Step 1: the photos through :func:`~core.classifier.inputs.prepare`, and the split."""
+    x = np.asarray(dataset_images(rows, progress=progress))
+    y = rows.labels()
+    fit, tune, val = split(len(y), random_state=seed)
+    if len(fit) == 0:
+        raise ValueError("the subsample is too small to train on; choose a larger fraction")
+    return _Photos(x, y, rows.ids, fit, tune, val)
+
+
+def _fit(data: _Photos, model: str, recipe: dict, seed: int, progress=None) -> _Fitted:
+    """Step 2: train the Keras model and, for the default model, its PCA + SVC partner.
+
+    ``progress`` runs to 0.92 while training; the partner reports at 0.92.
+    """
+    x, y, fit, tune = data.x, data.y, data.fit, data.tune
+    if model == "seed":
+        km, history, best_epoch = _fit_seed(x[fit], y[fit], x[tune], y[tune], recipe["epochs"], seed,
+                                            scaled(progress, 0.05, 0.92))
+        return _Fitted(model, km, history, best_epoch)
+    km, history, best_epoch = _fit_default(x[fit], y[fit], x[tune], y[tune], recipe, seed,
+                                           scaled(progress, 0.05, 0.92))
+    fitted = _Fitted(model, km, history, best_epoch)
+    if len(np.unique(y[fit])) > 1 and recipe.get("svc_weights"):
+        report(progress, 0.92, "fitting the PCA + SVC partner")
+        fitted.svc = fit_partner(x[fit], y[fit], recipe["svc_components"], recipe["svc_C"], seed)
+        fitted.svc_weight = choose_weight(default_proba(km, x[tune]), partner_proba(fitted.svc, x[tune]),
+                                          y[tune], recipe["svc_weights"])
+    return fitted
+
+
+def _validate(data: _Photos, fitted: _Fitted) -> tuple[dict, float]:
+    """Step 3: the evaluation on the reported validation set, and the CNN's accuracy alone."""
+    x_val, y_val, ids = data.x[data.val], data.y[data.val], data.ids[data.val]
+    if fitted.model == "seed":
+        evaluation = evaluate(y_val, fitted.proba(x_val), ids)
+        return evaluation, evaluation["accuracy"]
+    p_cnn = default_proba(fitted.keras_model, x_val)
+    evaluation = evaluate(y_val, mix(p_cnn, partner_proba(fitted.svc, x_val), fitted.svc_weight), ids)
+    return evaluation, float(np.mean(p_cnn.argmax(1) == y_val))
+
+
+def _save(fitted: _Fitted, rows, recipe: dict, seed: int):
+    """Step 4: the ``.keras`` file in the cache; returns its path."""
+    return cache.cached_file("classifier.model", _MODEL_VERSION, (rows.rows_key(), fitted.model, recipe, seed),
+                             lambda tmp: fitted.keras_model.save(tmp), ".keras")
+
+
+def _calibrate_ood(data: _Photos, fitted: _Fitted) -> dict:
+    """Step 5: out-of-distribution thresholds, from the tuning slice.
+
+    ``low_confidence``: label smoothing and the mixture keep probabilities
+    modest, so "low" is what only the least sure 2% of real products get, at
+    most :data:`LOW_CONFIDENCE`. ``nn_distance``: how far a real product lies
+    from its nearest training neighbour in the embedding (99th percentile).
+    """
+    x, fit, tune = data.x, data.fit, data.tune
+    ood = {"low_confidence": LOW_CONFIDENCE, "nn_distance": None}
+    if len(tune):
+        confidence = fitted.proba(x[tune]).max(1)
+        ood["low_confidence"] = float(min(LOW_CONFIDENCE, np.quantile(confidence, 0.02)))
+    if len(tune) and len(fit):
+        emb = embedder(fitted.keras_model)
+        is_seed = fitted.model == "seed"
+        d = kneighbors(embed(emb, x[tune], is_seed), embed(emb, x[fit], is_seed), 1)[0][:, 0]
+        ood["nn_distance"] = float(np.quantile(d, 0.99))
+        ood["tune_median_nn_distance"] = float(np.median(d))
+    return ood
+
+
+@cache.memoize("classifier.train", version=_MODEL_VERSION)
+def _train(rows, model: str, recipe: dict, seed: int, progress=None) -> dict:
+    data = _split_photos(rows, seed, scaled(progress, 0.0, 0.05))
+    t0, cpu0 = time.perf_counter(), time.process_time()
+    fitted = _fit(data, model, recipe, seed, progress)
+    seconds = time.perf_counter() - t0
+    # CPU time of every thread: on a busy machine the wall time overstates the
+    # cost, and cpu_seconds / n_cores is what an idle machine would take.
+    cpu_seconds = time.process_time() - cpu0
+    report(progress, 0.93, "evaluating on the validation set")
+    evaluation, cnn_accuracy = _validate(data, fitted)
+    path = _save(fitted, rows, recipe, seed)
+    ood = _calibrate_ood(data, fitted)
+    report(progress, 1.0, f"trained in {seconds:.0f} s: validation accuracy {evaluation['accuracy']:.1%}")
+    return {
+        "model": model, "recipe": recipe, "seed": int(seed),
+        "dataset": rows.dataset.fingerprint, "fraction": float(rows.fraction),
+        "n_samples": int(len(data.y)), "n_fit": int(len(data.fit)), "n_tune": int(len(data.tune)),
+        "n_val": int(len(data.val)), "val_ids": data.ids[data.val].tolist(),
+        "seconds": float(seconds), "cpu_seconds": float(cpu_seconds), "history": fitted.history,
+        "epochs": len(fitted.history), "best_epoch": int(fitted.best_epoch),
+        "params": parameter_counts(fitted.keras_model), "val_accuracy": evaluation["accuracy"],
+        "cnn_val_accuracy": cnn_accuracy, "svc": fitted.svc, "svc_weight": fitted.svc_weight,
+        "evaluation": evaluation, "model_file": path.name, "ood": ood,
+    }
+
+
+# ----------------------------------------------------------------------------
+# Public entry points
+# ----------------------------------------------------------------------------
+def train(sub, model: str = "default", epochs: Optional[int] = None, seed: int = 42,
+          progress: Optional[ProgressFn] = None) -> dict:
+    """Train a classifier on the notebook's split of ``sub``, or load it from the cache.
+
+    Parameters
+    ----------
+    sub : core.subsample.Subsample
+        Rows to use; its image settings do not matter (the classifier reads the
+        photos at 80x60 colour through :func:`~core.classifier.inputs.prepare`).
+    model : {"default", "seed"}
+        The designed CNN or the notebook's.
+    epochs : int, optional
+        Overrides the model's own number of epochs.
+    seed : int
+        Random seed of the weights, the shuffling and the tuning slice.
+    progress : callable, optional
+        ``progress(fraction, message)`` per batch and epoch.
+
+    Returns
+    -------
+    dict
+        ``seconds`` of training, ``history`` (per epoch: loss, accuracy and, on
+        the tuning slice, val_loss, val_accuracy), ``params`` (total, trainable,
+        biases), ``val_accuracy`` and ``evaluation`` on the reported validation
+        set (see :func:`~core.classifier.metrics.evaluate`), ``model_file``,
+        ``ood`` thresholds.
+    """
+    return _train(_rows(sub), model, _resolved_recipe(sub, model, epochs), int(seed), progress=progress)
+
+
+def is_trained(sub, model: str = "default", epochs: Optional[int] = None, seed: int = 42) -> bool:
+    """Whether :func:`train` would answer from the cache."""
+    return _train.is_cached(_rows(sub), model, _resolved_recipe(sub, model, epochs), int(seed))
+
+
+def forget(sub, model: str = "default", epochs: Optional[int] = None, seed: int = 42) -> None:
+    """Drop :func:`train`'s cached result, so the next call trains again (its file was lost)."""
+    key = _train.key(_rows(sub), model, _resolved_recipe(sub, model, epochs), int(seed))
+    cache.get_cache().delete(key)
+
+
+def train_summary(sub, model: str = "default", epochs: Optional[int] = None, seed: int = 42,
+                  progress=None) -> dict:
+    """The figures of a training a person reads: accuracy, seconds, parameter counts, per-class figures.
+
+    Trains first when no model is cached (``from_cache`` says which).
+    """
+    cached = is_trained(sub, model, epochs, seed)
+    r = train(sub, model, epochs, seed, progress=progress)
+    return {
+        "model": r["model"], "from_cache": cached, "val_accuracy": r["val_accuracy"],
+        "cnn_val_accuracy": r["cnn_val_accuracy"], "svc_weight": r["svc_weight"],
+        "macro_f1": r["evaluation"]["macro_f1"], "training_seconds": r["seconds"],
+        "training_cpu_seconds": r.get("cpu_seconds"),
+        "epochs": len(r["history"]), "best_epoch": r["best_epoch"],
+        "params": r["params"], "n_train": r["n_fit"] + r["n_tune"], "n_tuning_slice": r["n_tune"],
+        "n_val": r["n_val"],
+        "per_class": {c["category"]: {k: c[k] for k in ("precision", "recall", "f1", "support", "note")
+                                      if k in c}
+                      for c in r["evaluation"]["per_class"]},
+        "history": r["history"],
+    }
