@@ -102,7 +102,7 @@ def main(argv=None) -> int:
     import numpy as np
     from PIL import Image
 
-    from core import classifier, dataset, subsample
+    from core import classifier, dataset, subsample, uploads
 
     ds = dataset.open_dataset(args.data)
     sub = subsample.Subsample(ds, fraction=args.fraction)
@@ -181,12 +181,12 @@ def main(argv=None) -> int:
     buf = io.BytesIO()
     Image.open(ds.image_path(int(sub.ids[0]))).save(buf, "JPEG")
     payload = buf.getvalue()
-    x = classifier.prepare_upload(payload, "probe.jpg")
+    x = uploads.model_input(payload, "probe.jpg")
     classifier.classify_arrays(predictor, x[None], map_sub=sub)  # warm up the graph and the PCA
     times = []
     for _ in range(20):
         t = time.perf_counter()
-        classifier.classify_arrays(predictor, classifier.prepare_upload(payload, "probe.jpg")[None],
+        classifier.classify_arrays(predictor, uploads.model_input(payload, "probe.jpg")[None],
                                    map_sub=sub)
         times.append(time.perf_counter() - t)
     results["single_image_ms"] = 1000 * float(np.median(times))

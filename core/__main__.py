@@ -12,7 +12,7 @@ import os
 import sys
 import time
 
-from . import config
+from . import config, uploads
 from .progress import report
 
 
@@ -220,21 +220,12 @@ def cmd_classify(args) -> int:
     return 2 if any("error" in r for r in results) else 0
 
 
-def _read_file(path: str, max_bytes: int) -> tuple[bytes | None, str | None]:
-    """A file's bytes, or None and a message saying why it cannot be read."""
+def _read_file(path: str) -> tuple[bytes | None, str | None]:
+    """A file's bytes, or None and the gate's one-sentence refusal (:func:`core.uploads.read_file`)."""
     try:
-        size = os.path.getsize(path)
-        if size > max_bytes:
-            return None, (f"{path}: the file is {size / 1e6:.1f} MB, over the "
-                          f"{max_bytes / 2**20:.0f} MB limit; send a smaller image")
-        with open(path, "rb") as fh:
-            return fh.read(), None
-    except IsADirectoryError:
-        return None, f"{path}: is a folder, not an image file"
-    except FileNotFoundError:
-        return None, f"{path}: no such file"
-    except OSError as exc:
-        return None, f"{path}: cannot be read ({exc.strerror or exc})"
+        return uploads.read_file(path, name=path), None
+    except uploads.UploadError as exc:
+        return None, str(exc)
 
 
 def _classify_files(sub, paths, model: str = "default", progress=None) -> list[dict]:
@@ -249,12 +240,22 @@ def _classify_files(sub, paths, model: str = "default", progress=None) -> list[d
         ``{"path", "label", "confidence", "top"}`` (plus ``warning`` when the
         image does not look like a catalogue product), or ``{"path", "error"}``.
     """
-    from .classifier import MAX_UPLOAD_BYTES, classify_images, is_trained
+    paths = [str(p) for p in paths]
+    out = []
+    # As many files at a time as one upload may hold, so memory stays bounded
+    # however many paths are given.
+    for start in range(0, len(paths), uploads.MAX_FILES):
+        out.extend(_classify_batch(sub, paths[start:start + uploads.MAX_FILES], model, progress))
+    return out
 
-    loaded = [(str(p), *_read_file(str(p), MAX_UPLOAD_BYTES)) for p in paths]
+
+def _classify_batch(sub, paths: list[str], model: str, progress) -> list[dict]:
+    from .classifier import classify_images, is_trained
+
+    loaded = [(p, *_read_file(p)) for p in paths]
     if any(data is not None for _, data, _ in loaded) and not is_trained(sub, model):
         report(progress, 0.0, f"no trained {model} model is cached for this dataset and fraction: "
-                                   "training one first")
+                              "training one first")
     answers = iter(classify_images(sub, [(p, data) for p, data, _ in loaded if data is not None],
                                    model=model, progress=progress))
     out = []

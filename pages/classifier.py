@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import classifier, figures, pca
+from core import classifier, figures, pca, uploads
 from core.subsample import Subsample
 from ui import progress, state, thumbs
 
@@ -64,9 +64,10 @@ else:
 # ----------------------------------------------------------------------------
 st.header("Classify a photo")
 files = st.file_uploader(
-    "Product photos", type=list(classifier.UPLOAD_EXTENSIONS), accept_multiple_files=True,
+    "Product photos", type=list(uploads.EXTENSIONS), accept_multiple_files=True,
     key="clf_uploads",
-    help=f"JPEG, PNG, WebP or GIF, any size, up to {classifier.MAX_UPLOAD_BYTES // 2**20} MB each.")
+    help=f"JPEG, PNG, WebP or GIF, any size, up to {uploads.MAX_FILE_BYTES // 2**20} MB each and "
+         f"{uploads.MAX_FILES} files at a time.")
 
 
 def _show_upload(f, r: dict) -> None:
@@ -78,11 +79,9 @@ def _show_upload(f, r: dict) -> None:
         st.text(r["error"])
         return
     a, b, c = st.columns([1, 2, 3])
-    try:
-        a.image(f.getvalue(), width=120)
-    except Exception:  # Streamlit cannot show every valid file (16-bit PNG): show the model's input
-        a.image(classifier.prepare_upload(f.getvalue(), f.name), width=120,
-                caption="as the model sees it")
+    # The model's input, not the raw upload: small whatever was sent, and
+    # exactly what was classified.
+    a.image(r["input"], width=120, caption="as the model sees it")
     b.markdown(f"**{r['label']}** ({r['confidence']:.0%})")
     for label, p in r["top"]:
         b.progress(float(p), text=f"{label}: {p:.1%}")

@@ -59,7 +59,7 @@ def test_classify_trains_first_then_prints_json_lines_and_exit_2(setup):
         assert "error" not in r
     assert "not an image" in lines[1]["error"]
     assert "empty" in lines[2]["error"]
-    assert "no such file" in lines[3]["error"]
+    assert "missing.jpg does not exist." in lines[3]["error"]
     for r in lines[1:4]:
         assert set(r) == {"path", "error"}
 
@@ -87,3 +87,18 @@ def test_bad_arguments_give_one_line_not_a_traceback(setup):
     proc = _run(env, "train", "--data", str(data / "nowhere"), "--fraction", "1.0")
     assert proc.returncode != 0
     assert "Traceback" not in proc.stderr and "does not exist" in proc.stderr
+
+
+@pytest.mark.timeout(60)
+def test_classify_refuses_what_is_not_a_regular_file_without_hanging(setup, tmp_path):
+    data, files, env = setup
+    fifo = tmp_path / "pipe.jpg"
+    os.mkfifo(fifo)
+    proc = _run(env, "classify", "--data", str(data), "--fraction", "1.0", "/dev/zero", str(fifo),
+                str(tmp_path), "--json")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    lines = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [r["path"] for r in lines] == ["/dev/zero", str(fifo), str(tmp_path)]
+    assert "not an image file" in lines[0]["error"] and "not an image file" in lines[1]["error"]
+    assert "is a folder" in lines[2]["error"]
+    assert "training" not in proc.stderr.lower()

@@ -35,9 +35,9 @@ threshold and every other tuning use a slice of the training part
 ``.keras`` files in the disk cache, keyed by the dataset's fingerprint and every
 parameter, and their metrics are memoized.
 """
-from .inputs import (IMAGE_HEIGHT, IMAGE_WIDTH, MAX_IMAGE_PIXELS, MAX_UPLOAD_BYTES, SEED_SIZE,
-                     TUNING_FRACTION, UPLOAD_EXTENSIONS, UPLOAD_FORMATS, UploadError, dataset_images,
-                     open_upload, prepare, prepare_upload, seed_input, split)
+from .inputs import (IMAGE_HEIGHT, IMAGE_WIDTH, SEED_SIZE,
+                     TUNING_FRACTION, dataset_images,
+                     prepare, seed_input, split)
 from .metrics import evaluate
 from .models import (DEFAULT_RECIPE, MODELS, SEED_RECIPE, auto_epochs, build_default_model,
                      build_seed_model, class_weights, parameter_counts)
@@ -46,9 +46,9 @@ from .svc import PCASVC, baseline
 from .training import LOW_CONFIDENCE, is_trained, train, train_summary
 
 __all__ = [
-    "IMAGE_HEIGHT", "IMAGE_WIDTH", "MAX_IMAGE_PIXELS", "MAX_UPLOAD_BYTES", "SEED_SIZE",
-    "TUNING_FRACTION", "UPLOAD_EXTENSIONS", "UPLOAD_FORMATS", "UploadError", "dataset_images",
-    "open_upload", "prepare", "prepare_upload", "seed_input", "split",
+    "IMAGE_HEIGHT", "IMAGE_WIDTH", "SEED_SIZE",
+    "TUNING_FRACTION", "dataset_images",
+    "prepare", "seed_input", "split",
     "evaluate",
     "DEFAULT_RECIPE", "MODELS", "SEED_RECIPE", "auto_epochs", "build_default_model",
     "build_seed_model", "class_weights", "parameter_counts",

@@ -12,11 +12,11 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from .. import cache, config
+from .. import cache, config, uploads
 from ..neighbors import kneighbors
 from ..progress import report, scaled
 from . import backend
-from .inputs import IMAGE_HEIGHT, IMAGE_WIDTH, MAX_UPLOAD_BYTES, UploadError, dataset_images, prepare_upload
+from .inputs import IMAGE_HEIGHT, IMAGE_WIDTH, dataset_images
 from .models import embed, embedder, seed_proba, unit_rows
 from .svc import mix, partner_proba
 from .training import LOW_CONFIDENCE, _rows, forget, train
@@ -229,8 +229,7 @@ def classify_arrays(predictor: Predictor, x: np.ndarray, k: int = 8, map_sub=Non
 
 
 def classify_images(sub, images: Sequence[tuple[str, bytes]], model: str = "default",
-                    progress=None, k: int = 8, max_bytes: int = MAX_UPLOAD_BYTES,
-                    map_sub=None) -> list[dict]:
+                    progress=None, k: int = 8, map_sub=None) -> list[dict]:
     """Classify uploaded files by masterCategory.
 
     Parameters
@@ -248,18 +247,27 @@ def classify_images(sub, images: Sequence[tuple[str, bytes]], model: str = "defa
     Returns
     -------
     list of dict
-        One per file, in order: ``name``, ``label``, ``confidence``, ``top``
+        One per file, in order: ``name``, ``input`` (the model's input, uint8
+        of shape ``(80, 60, 3)``: what a page should preview), ``label``, ``confidence``, ``top``
         (three ``[label, probability]``), ``neighbors`` (``id``, ``category``,
         ``distance``), ``pca`` (``[x, y]`` on the subsample's PCA map, or None),
         ``out_of_distribution`` and, when it is, a ``warning``; or ``name`` and
         ``error`` for a rejected file.
+
+    Raises
+    ------
+    core.uploads.UploadError
+        When the submission as a whole is over the limits of
+        :func:`core.uploads.check_submission` (too many files, too many bytes).
     """
+    images = list(images)
+    uploads.check_submission([(name, len(data)) for name, data in images])
     prepared, results = [], []
     for name, data in images:
         try:
-            prepared.append(prepare_upload(data, name, max_bytes))
-            results.append({"name": name})
-        except UploadError as exc:
+            prepared.append(uploads.model_input(data, name, (IMAGE_HEIGHT, IMAGE_WIDTH)))
+            results.append({"name": name, "input": prepared[-1]})
+        except uploads.UploadError as exc:
             results.append({"name": name, "error": str(exc)})
     if prepared:
         predictor = load(sub, model, progress=progress)

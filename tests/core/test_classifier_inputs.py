@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image, features
 
-from core import classifier, config
-from core.classifier import UploadError
+from core import classifier, uploads
 from make_data import encoded
 
 
@@ -70,7 +69,7 @@ def test_prepare_applies_exif_orientation():
     exif = Image.Exif()
     exif[0x0112] = 6
     data = encoded(stored, "JPEG", exif=exif.tobytes(), quality=95)
-    out = classifier.prepare_upload(data, "rotated.jpg")
+    out = uploads.model_input(data, "rotated.jpg")
     assert out.shape == (80, 60, 3)
     # After rotating clockwise the stored left half is on top.
     assert out[:35].mean() < 40 and out[45:].mean() > 215
@@ -85,60 +84,22 @@ def test_prepare_upload_formats_and_sizes(fmt, size):
     image = _photo(rng, size)
     if fmt == "GIF":
         image = image.convert("P")
-    out = classifier.prepare_upload(encoded(image, fmt), f"x.{fmt.lower()}")
+    out = uploads.model_input(encoded(image, fmt), f"x.{fmt.lower()}")
     assert out.shape == (80, 60, 3) and out.dtype == np.uint8
 
 
 def test_prepare_upload_sixteen_bit_png():
     rng = np.random.default_rng(0)
     image = Image.fromarray(rng.integers(0, 65536, (90, 70), dtype=np.uint16))
-    out = classifier.prepare_upload(encoded(image, "PNG"), "deep.png")
+    out = uploads.model_input(encoded(image, "PNG"), "deep.png")
     assert out.shape == (80, 60, 3)
     assert out.std() > 10  # not flattened to black or white by a wrong scale
 
 
 def test_prepare_upload_cmyk_jpeg():
     rng = np.random.default_rng(0)
-    out = classifier.prepare_upload(encoded(_photo(rng).convert("CMYK"), "JPEG"), "print.jpg")
+    out = uploads.model_input(encoded(_photo(rng).convert("CMYK"), "JPEG"), "print.jpg")
     assert out.shape == (80, 60, 3)
-
-
-# ----------------------------------------------------------------------------
-# Bad uploads: a clear message, never an exception of another kind
-# ----------------------------------------------------------------------------
-def _truncated_jpeg():
-    data = encoded(_photo(np.random.default_rng(0), (300, 400)), "JPEG")
-    return data[: len(data) // 3]
-
-
-@pytest.mark.parametrize("data, words", [
-    (b"", "empty"),
-    (b"name,price\nshirt,10\n" * 20, "not an image"),
-    ("%PDF-1.4 not a photo".encode(), "not an image"),
-    (_truncated_jpeg(), "truncated"),
-    (_png_with_size(20_000, 20_000), "decompression bomb"),
-])
-def test_bad_uploads_are_refused_with_a_reason(data, words):
-    with pytest.raises(UploadError, match=words):
-        classifier.prepare_upload(data, "bad")
-
-
-def test_upload_over_the_size_limit_is_refused():
-    data = encoded(_photo(np.random.default_rng(0)), "PNG")
-    with pytest.raises(UploadError, match="upload limit"):
-        classifier.prepare_upload(data, "big.png", max_bytes=len(data) - 1)
-
-
-def test_upload_limit_matches_the_streamlit_config():
-    text = (config.REPO_ROOT / ".streamlit" / "config.toml").read_text()
-    line = next(l for l in text.splitlines() if l.strip().startswith("maxUploadSize"))
-    assert int(line.split("=")[1]) * 2**20 == classifier.MAX_UPLOAD_BYTES
-
-
-def test_unsupported_format_is_refused():
-    data = encoded(_photo(np.random.default_rng(0)), "BMP")
-    with pytest.raises(UploadError, match="BMP"):
-        classifier.prepare_upload(data, "x.bmp")
 
 
 # ----------------------------------------------------------------------------

@@ -58,7 +58,7 @@ def test_one_epoch_trains_saves_loads_and_classifies(tiny, monkeypatch):
     assert results[0]["name"] == "good.png" and results[0]["label"] in config.CATEGORIES
     assert len(results[0]["top"]) == 3 and len(results[0]["neighbors"]) == 4
     assert results[0]["top"][0][1] >= results[0]["top"][1][1] >= results[0]["top"][2][1]
-    assert results[1] == {"name": "empty.jpg", "error": "empty.jpg: the file is empty"}
+    assert results[1] == {"name": "empty.jpg", "error": "empty.jpg is not an image (empty file)."}
 
 
 def test_upload_lands_where_its_catalogue_image_is_on_the_pca_map(tiny):

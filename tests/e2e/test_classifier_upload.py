@@ -48,7 +48,7 @@ def test_upload_good_and_bad_files(page, app_server, tmp_path):
     text = page.locator("[data-testid='stMain']").inner_text()
     assert text.count("Most similar products") == len(good), text[:2000]
     assert "notes.png: not an image" in text
-    assert "empty.jpg: the file is empty" in text
+    assert "empty.jpg is not an image (empty file)." in text
     assert "cut.png: the image is truncated" in text
     assert "Where the uploads land on the PCA map" in text
     assert not page.page_errors
