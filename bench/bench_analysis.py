@@ -214,14 +214,10 @@ def main(argv=None) -> int:
     # Imports first: module loading is not part of any step.
     import numpy as np
 
-    import core.clustering
-    import core.manifold
-    import core.mixture
-    import core.pca
     import numba  # noqa: F401
     import openTSNE  # noqa: F401
     import sklearn.manifold  # noqa: F401
-    from core import manifold
+    from core import clustering, manifold, mixture  # noqa: F401  (loads pca and spaces too)
     from core.subsample import Subsample
     from core.dataset import open_dataset
 

@@ -1,16 +1,10 @@
-"""K-means on a 2-D projection, a 2-D embedding or a PCA space.
+"""K-means: how many clusters a space holds, and what they are.
 
 The notebook ran k-means on the PCA 2-D projection for k = 1..10, read the
 elbow of the inertia curve and the mean silhouette, drew silhouette diagrams
 for k = 2..5 and the decision regions with their centroids. This module does
-the same for any input space, named by a small descriptor string:
-
-``"pca2"``
-    The PCA 2-D projection (the notebook's choice, the default).
-``"pca<n>"``
-    The first ``n`` principal components, e.g. ``"pca50"``.
-``"embedding:<method>"``
-    A 2-D embedding of :mod:`core.manifold` (``"embedding:tsne"``...).
+the same in any input space of :mod:`core.spaces` (``"pca2"``, ``"pca<n>"``,
+``"embedding:<method>"``).
 
 Every function of a :class:`core.subsample.Subsample` is cached on disk, keyed on
 the subsample, the space and every parameter; the array-level functions
@@ -20,23 +14,22 @@ and work on any ``X`` of shape ``(n_samples, n_features)``.
 """
 from __future__ import annotations
 
-import re
 from typing import Optional
 
 import numpy as np
 import pandas as pd
 
-from . import cache, config
-from .progress import ProgressFn, report, scaled
+from . import cache, config, spaces
+from .progress import ProgressFn, report
 
 #: Points above which silhouettes are computed on a fixed random sample.
 SILHOUETTE_SAMPLE = 5000
 #: Name of the rule that picks the elbow of the inertia curve.
 ELBOW_RULE = "kneedle (convex, decreasing)"
-DEFAULT_SPACE = "pca2"
+#: First and last k of the sweep (the notebook's 1..10); the pages' k stays in 2..last.
 DEFAULT_K_RANGE = (1, 10)
-#: PCA dimensions of ``"pca"`` without a number.
-DEFAULT_PCA_DIMS = 50
+#: k values of the silhouette diagrams the clustering page offers side by side.
+DIAGRAM_KS = (2, 3, 4, 5)
 
 # Chosen by measurement on the shared 10% subsample (k = 1..10, one thread, CPU
 # seconds): in 2-D, k-means++ with 3 starts reaches the inertia of the
@@ -46,102 +39,6 @@ DEFAULT_PCA_DIMS = 50
 _LOW_DIMS = 3
 _INIT_LOW, _N_INIT_LOW = "k-means++", 3
 _INIT_HIGH, _N_INIT_HIGH = "random", 10
-#: Below this many points k-means runs on one thread (OpenMP and BLAS): the
-#: work is a few milliseconds per fit and, on a loaded machine, spinning
-#: threads that wait for a busy core cost ten times more than they save
-#: (measured: the 2-D sweep took 9 s of wall time for 1.1 s of CPU).
-_SINGLE_THREAD_BELOW = 20000
-
-
-# ----------------------------------------------------------------------------
-# Input spaces
-# ----------------------------------------------------------------------------
-def parse_space(space: str) -> tuple[str, object]:
-    """Split a space descriptor into its kind and parameter.
-
-    Parameters
-    ----------
-    space : str
-        ``"pca2"``, ``"pca<n>"`` (``n >= 1``), ``"pca"`` (50 components) or
-        ``"embedding:<method>"``.
-
-    Returns
-    -------
-    tuple
-        ``("pca", n)`` or ``("embedding", method)``.
-
-    Raises
-    ------
-    ValueError
-        For anything else, naming the accepted forms.
-    """
-    text = str(space).strip().lower()
-    if text == "pca":
-        return "pca", DEFAULT_PCA_DIMS
-    match = re.fullmatch(r"pca(\d+)", text)
-    if match and int(match.group(1)) >= 1:
-        return "pca", int(match.group(1))
-    if text.startswith("embedding:") and text.split(":", 1)[1]:
-        return "embedding", text.split(":", 1)[1]
-    raise ValueError(
-        f"unknown input space {space!r}: use 'pca2', 'pca<n>' such as 'pca50', "
-        "or 'embedding:<method>' such as 'embedding:tsne'"
-    )
-
-
-#: Input spaces offered by the pages, the notebook's first, with their labels.
-SPACE_LABELS: dict[str, str] = {
-    "pca2": "PCA 2-D (the notebook's)",
-    "embedding:tsne": "t-SNE 2-D",
-    "embedding:umap": "UMAP 2-D",
-    "embedding:lle": "LLE 2-D",
-    "embedding:mds": "MDS 2-D",
-    "pca50": "PCA 50 components",
-}
-
-
-def space_dims(space: str) -> int:
-    """Number of dimensions of a space descriptor (2 for embeddings)."""
-    kind, arg = parse_space(space)
-    return int(arg) if kind == "pca" else 2
-
-
-def require_2d(space: str, what: str) -> None:
-    """Raise ``ValueError`` naming ``what`` when ``space`` is not a plane."""
-    if space_dims(space) != 2:
-        raise ValueError(f"{what} need a 2-D space, got {space!r}; use 'pca2' or an embedding")
-
-
-def space_matrix(sub, space: str = DEFAULT_SPACE, random_state: int = config.DEFAULT_RANDOM_STATE,
-                 progress: Optional[ProgressFn] = None) -> np.ndarray:
-    """The subsample's points in an input space.
-
-    Parameters
-    ----------
-    sub : core.subsample.Subsample
-    space : str, default "pca2"
-        See :func:`parse_space`.
-    random_state : int, default 42
-        Seed of the embedding (and of PCA's randomized route on huge inputs).
-    progress : callable, optional
-
-    Returns
-    -------
-    numpy.ndarray
-        ``X`` of shape ``(n_samples, n_dims)``, float64, rows in the
-        subsample's order.
-    """
-    kind, arg = parse_space(space)
-    if kind == "pca":
-        from . import pca
-
-        return np.asarray(pca.transform(sub, arg, random_state, progress=progress), dtype=np.float64)
-    from . import manifold
-
-    if arg not in manifold.METHODS:
-        raise ValueError(f"unknown embedding {arg!r}: choose one of {', '.join(manifold.METHODS)}")
-    emb = manifold.embed(sub, arg, random_state=random_state, progress=progress)
-    return np.asarray(emb.coords, dtype=np.float64)
 
 
 # ----------------------------------------------------------------------------
@@ -165,8 +62,6 @@ def fit_kmeans(X: np.ndarray, k: int, random_state: int = config.DEFAULT_RANDOM_
     """
     from sklearn.cluster import KMeans
 
-    from threadpoolctl import threadpool_limits
-
     X = np.asarray(X, dtype=np.float64)
     k = int(k)
     if not 1 <= k <= len(X):
@@ -174,7 +69,7 @@ def fit_kmeans(X: np.ndarray, k: int, random_state: int = config.DEFAULT_RANDOM_
     low = X.shape[1] <= _LOW_DIMS
     model = KMeans(n_clusters=k, init=_INIT_LOW if low else _INIT_HIGH,
                    n_init=_N_INIT_LOW if low else _N_INIT_HIGH, random_state=random_state)
-    with threadpool_limits(limits=1 if len(X) < _SINGLE_THREAD_BELOW else None):
+    with spaces.limit_threads(len(X)):
         model.fit(X)
     return {"labels": model.labels_.astype(np.int64), "centers": model.cluster_centers_,
             "inertia": float(model.inertia_)}
@@ -227,9 +122,12 @@ def sweep_k(X: np.ndarray, k_range=DEFAULT_K_RANGE, random_state: int = config.D
     ----------
     X : ndarray of shape (n_samples, n_features)
     k_range : (int, int), default (1, 10)
-        First and last k, both included.
+        First and last k, both included; k above the number of points are
+        skipped (:func:`core.spaces.sweep_counts`).
     random_state : int, default 42
+        Seed of every k-means fit and of the silhouette sample.
     progress : callable, optional
+        Told before each k.
 
     Returns
     -------
@@ -239,11 +137,7 @@ def sweep_k(X: np.ndarray, k_range=DEFAULT_K_RANGE, random_state: int = config.D
         ``silhouette_k`` (the k of the best mean silhouette, None if no k >= 2),
         ``silhouette_sampled`` (True when computed on a sample).
     """
-    lo, hi = int(k_range[0]), int(k_range[1])
-    if lo < 1 or hi < lo:
-        raise ValueError(f"k_range must be (first, last) with 1 <= first <= last, got {k_range}")
-    hi = min(hi, len(X))
-    ks = list(range(lo, hi + 1))
+    ks = spaces.sweep_counts(k_range, len(X), "k_range")
     inertia, silhouette = [], []
     for i, k in enumerate(ks):
         report(progress, i / len(ks), f"k-means k={k}")
@@ -295,17 +189,6 @@ def silhouette_groups(X: np.ndarray, labels: np.ndarray, random_state: int = con
             "n": int(len(values))}
 
 
-def grid_axes(X: np.ndarray, grid: int = 200, margin: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
-    """Two 1-D axes spanning a 2-D point cloud with a relative margin."""
-    X = np.asarray(X, dtype=np.float64)
-    if X.ndim != 2 or X.shape[1] != 2:
-        raise ValueError(f"a grid needs 2-D points, got shape {X.shape}")
-    lo, hi = X.min(axis=0), X.max(axis=0)
-    pad = np.maximum((hi - lo) * margin, 1e-9)
-    return (np.linspace(lo[0] - pad[0], hi[0] + pad[0], int(grid)),
-            np.linspace(lo[1] - pad[1], hi[1] + pad[1], int(grid)))
-
-
 def nearest_center(points: np.ndarray, centers: np.ndarray) -> np.ndarray:
     """Index of the nearest center for every point (k-means' predict)."""
     points = np.asarray(points, dtype=np.float64)
@@ -315,7 +198,7 @@ def nearest_center(points: np.ndarray, centers: np.ndarray) -> np.ndarray:
     return np.argmin(d2, axis=1)
 
 
-def regions_grid(X: np.ndarray, centers: np.ndarray, grid: int = 200) -> dict:
+def regions_grid(X: np.ndarray, centers: np.ndarray, grid: int = spaces.GRID) -> dict:
     """K-means decision regions of 2-D points on a regular grid.
 
     Returns
@@ -325,9 +208,8 @@ def regions_grid(X: np.ndarray, centers: np.ndarray, grid: int = 200) -> dict:
         with ``Z[i, j]`` the cluster at ``(xx[j], yy[i])`` (Plotly's heatmap
         layout); ``centers`` (k, 2).
     """
-    xx, yy = grid_axes(X, grid)
-    gx, gy = np.meshgrid(xx, yy)
-    Z = nearest_center(np.column_stack([gx.ravel(), gy.ravel()]), centers).reshape(gx.shape)
+    xx, yy, points = spaces.grid_points(X, grid)
+    Z = nearest_center(points, centers).reshape(len(yy), len(xx))
     return {"xx": xx, "yy": yy, "Z": Z, "centers": np.asarray(centers, dtype=np.float64)}
 
 
@@ -368,48 +250,49 @@ def contingency_table(clusters: np.ndarray, labels: np.ndarray) -> dict:
 # Cached results for a subsample
 # ----------------------------------------------------------------------------
 @cache.memoize("clustering.kmeans_sweep", version=1)
-def kmeans_sweep(sub, space: str = DEFAULT_SPACE, k_range=DEFAULT_K_RANGE,
+def kmeans_sweep(sub, space: str = spaces.DEFAULT_SPACE, k_range=DEFAULT_K_RANGE,
                  random_state: int = config.DEFAULT_RANDOM_STATE,
                  progress: Optional[ProgressFn] = None) -> dict:
     """Inertia and mean silhouette for k in ``k_range``, with the elbow and silhouette picks.
 
+    :func:`sweep_k` (k = 1..10 by default, the notebook's range) on the points
+    of ``sub`` in ``space`` (:func:`core.spaces.space_matrix`); its result
+    carries ``space`` as well.
+    """
+    return spaces.sweep_in_space(sweep_k, sub, space, k_range, random_state, progress, share=0.3)
+
+
+def default_k(sweep: dict) -> int:
+    """The k a sweep suggests: the elbow, else the best silhouette, else 3, within 2..10.
+
     Parameters
     ----------
-    sub : core.subsample.Subsample
-    space : str, default "pca2"
-        Input space; see :func:`parse_space`.
-    k_range : (int, int), default (1, 10)
-        First and last k, both included (the notebook's 1..10).
-    random_state : int, default 42
-    progress : callable, optional
+    sweep : dict
+        A result of :func:`sweep_k` or :func:`kmeans_sweep`.
 
     Returns
     -------
-    dict
-        As :func:`sweep_k`, plus ``space``.
+    int
+        At least 2 (one cluster has no silhouette diagram) and at most the
+        last k of :data:`DEFAULT_K_RANGE`.
     """
-    X = space_matrix(sub, space, random_state, progress=scaled(progress, 0.0, 0.3))
-    out = sweep_k(X, tuple(k_range), random_state, progress=scaled(progress, 0.3, 1.0))
-    out["space"] = space
-    return out
+    k = int(sweep.get("elbow_k") or sweep.get("silhouette_k") or 3)
+    return min(max(k, 2), DEFAULT_K_RANGE[1])
 
 
 @cache.memoize("clustering.kmeans", version=1)
-def kmeans(sub, k: int, space: str = DEFAULT_SPACE, random_state: int = config.DEFAULT_RANDOM_STATE,
+def kmeans(sub, k: int, space: str = spaces.DEFAULT_SPACE, random_state: int = config.DEFAULT_RANDOM_STATE,
            progress: Optional[ProgressFn] = None) -> dict:
-    """K-means with ``k`` clusters in an input space.
+    """K-means with ``k`` clusters in an input space: :func:`fit_kmeans` of its points.
 
-    Returns
-    -------
-    dict
-        ``labels`` (n_samples,), ``centers`` (k, n_dims), ``inertia``.
+    Every other function here reads its labels or centres, so one fit serves
+    the diagrams, the regions and the table.
     """
-    X = space_matrix(sub, space, random_state, progress=progress)
-    return fit_kmeans(X, k, random_state)
+    return fit_kmeans(spaces.space_matrix(sub, space, random_state, progress), k, random_state)
 
 
 @cache.memoize("clustering.silhouette_by_cluster", version=1)
-def silhouette_by_cluster(sub, k: int, space: str = DEFAULT_SPACE,
+def silhouette_by_cluster(sub, k: int, space: str = spaces.DEFAULT_SPACE,
                           random_state: int = config.DEFAULT_RANDOM_STATE,
                           progress: Optional[ProgressFn] = None) -> dict:
     """Sorted per-sample silhouette values of each cluster, for the diagram of ``k``.
@@ -419,43 +302,31 @@ def silhouette_by_cluster(sub, k: int, space: str = DEFAULT_SPACE,
     dict
         As :func:`silhouette_groups`, plus ``k``.
     """
-    X = space_matrix(sub, space, random_state, progress=progress)
+    X = spaces.space_matrix(sub, space, random_state, progress)
     out = silhouette_groups(X, kmeans(sub, k, space, random_state)["labels"], random_state)
     out["k"] = int(k)
     return out
 
 
 @cache.memoize("clustering.decision_regions", version=1)
-def decision_regions(sub, k: int, space: str = DEFAULT_SPACE, grid: int = 200,
+def decision_regions(sub, k: int, space: str = spaces.DEFAULT_SPACE, grid: int = spaces.GRID,
                      random_state: int = config.DEFAULT_RANDOM_STATE,
                      progress: Optional[ProgressFn] = None) -> dict:
-    """K-means decision regions on a ``grid`` x ``grid`` lattice, for 2-D spaces.
+    """K-means decision regions of :func:`kmeans` on a ``grid`` x ``grid`` lattice.
 
-    Returns
-    -------
-    dict
-        As :func:`regions_grid`.
-
-    Raises
-    ------
-    ValueError
-        When the space is not 2-D.
+    :func:`regions_grid` of the points; a space that is not a plane is
+    refused with ``ValueError`` before anything is fitted.
     """
-    require_2d(space, "decision regions")
-    X = space_matrix(sub, space, random_state, progress=progress)
+    X = spaces.space_matrix(sub, space, random_state, progress, plane="decision regions")
     return regions_grid(X, kmeans(sub, k, space, random_state)["centers"], grid)
 
 
 @cache.memoize("clustering.contingency", version=1)
-def contingency(sub, k: int, space: str = DEFAULT_SPACE, random_state: int = config.DEFAULT_RANDOM_STATE,
+def contingency(sub, k: int, space: str = spaces.DEFAULT_SPACE, random_state: int = config.DEFAULT_RANDOM_STATE,
                 progress: Optional[ProgressFn] = None) -> dict:
-    """Clusters of k-means against masterCategory, with ARI and NMI.
+    """Clusters of :func:`kmeans` against masterCategory: :func:`contingency_table`.
 
-    Returns
-    -------
-    dict
-        As :func:`contingency_table`: ``table`` (DataFrame cluster x category
-        name), ``ari``, ``nmi``.
+    ``table`` (DataFrame cluster x category name), ``ari`` and ``nmi``.
     """
     clusters = kmeans(sub, k, space, random_state, progress=progress)["labels"]
     return contingency_table(clusters, sub.labels())

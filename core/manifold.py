@@ -1,4 +1,4 @@
-"""Two-dimensional embeddings of a subsample and their quality figures.
+"""Two-dimensional embeddings of a subsample (PCA, t-SNE, LLE, MDS, UMAP) and their quality figures.
 
 Five methods: the notebook's PCA, t-SNE, LLE and metric MDS, plus UMAP. The
 non-linear ones run on the subsample's leading PCA scores (:func:`core.pca.transform`),
@@ -29,6 +29,7 @@ from typing import Optional
 import numpy as np
 
 from . import cache, config, pca
+from .neighbors import pairwise_distances
 from .progress import ProgressFn, report, scaled
 
 METHODS: tuple[str, ...] = ("pca", "tsne", "lle", "mds", "umap")
@@ -340,21 +341,6 @@ def _kernel_threads(n_items: int) -> int:
     return 1 if n_items < 1500 else n_threads()
 
 
-def pairwise_distances32(A: np.ndarray, B: Optional[np.ndarray] = None) -> np.ndarray:
-    """Euclidean distances between the rows of ``A`` and ``B`` in float32.
-
-    Through ``|a|^2 + |b|^2 - 2 a.b`` (one matrix product), clipped at 0.
-    """
-    A = np.asarray(A, dtype=np.float32)
-    B = A if B is None else np.asarray(B, dtype=np.float32)
-    sq = np.einsum("ij,ij->i", A, A)[:, None] + np.einsum("ij,ij->i", B, B)[None, :]
-    sq -= 2.0 * (A @ B.T)
-    np.maximum(sq, 0, out=sq)
-    if B is A:
-        np.fill_diagonal(sq, 0)
-    return np.sqrt(sq, out=sq)
-
-
 def smacof(D: np.ndarray, init: np.ndarray, *, max_iter: int = 300, tol: float = 1e-5,
            progress: Optional[ProgressFn] = None) -> tuple[np.ndarray, float, int]:
     """Metric MDS by stress majorization (SMACOF), from a given start.
@@ -406,7 +392,7 @@ def classical_mds_start(Y: np.ndarray, D: np.ndarray) -> np.ndarray:
     Yc = np.asarray(Y, dtype=np.float64) - np.asarray(Y, dtype=np.float64).mean(axis=0)
     U, s, _ = np.linalg.svd(Yc, full_matrices=False)
     Z = U[:, :2] * s[:2]
-    dz = pairwise_distances32(Z)
+    dz = pairwise_distances(Z)
     scale = float(np.sum(dz * D, dtype=np.float64) / max(np.sum(dz * dz, dtype=np.float64), 1e-30))
     return Z * scale
 
@@ -432,14 +418,14 @@ def mds(Y: np.ndarray, *, n_iter: int = 300, tol: float = 1e-5,
     n = len(Y)
     threads = _kernel_threads(n)
     if n <= exact_max:
-        D = pairwise_distances32(Y)
+        D = pairwise_distances(Y)
         Z, stress, it = smacof(D, classical_mds_start(Y, D), max_iter=n_iter, tol=tol,
                                progress=progress)
         return Z, (f"SMACOF (float32, compiled, {threads} threads) from classical MDS, "
                    f"{it} iterations"), {"stress": stress, "n_iter": it}
     rng = np.random.default_rng(random_state)
     idx = np.sort(rng.choice(n, size=min(landmarks, n), replace=False))
-    DL = pairwise_distances32(Y[idx])
+    DL = pairwise_distances(Y[idx])
     P, stress, it = smacof(DL, classical_mds_start(Y[idx], DL), max_iter=n_iter, tol=tol,
                            progress=scaled(progress, 0, 0.6))
     place = _kernel("place")
@@ -447,7 +433,7 @@ def mds(Y: np.ndarray, *, n_iter: int = 300, tol: float = 1e-5,
     P64 = P.astype(np.float64)
     block = 4096
     for start in range(0, n, block):
-        Dl = pairwise_distances32(Y[start:start + block], Y[idx]).astype(np.float32)
+        Dl = pairwise_distances(Y[start:start + block], Y[idx]).astype(np.float32)
         # Start each point at the inverse-distance mean of its 5 nearest landmarks.
         near = np.argpartition(Dl, 4, axis=1)[:, :5]
         w = 1.0 / (np.take_along_axis(Dl, near, axis=1) + 1e-6)
@@ -496,7 +482,7 @@ def trustworthiness(X: np.ndarray, coords: np.ndarray, n_neighbors: int = 10, *,
     if not k < n / 2:
         raise ValueError(f"n_neighbors ({k}) should be less than n_samples / 2 ({n / 2})")
     if X_distances is None:
-        X_distances = pairwise_distances32(X)
+        X_distances = pairwise_distances(X)
     neighbors = NearestNeighbors(n_neighbors=k).fit(coords).kneighbors(return_distance=False)
     penalty = 0.0
     block = max(1, 2_000_000 // (k * n))
@@ -563,7 +549,7 @@ def evaluate(X: Optional[np.ndarray], coords: np.ndarray, labels: np.ndarray, *,
     n = len(coords)
     idx = sample_indices(n, sample_size, random_state) if sample is None else np.asarray(sample)
     if X_distances is None:
-        X_distances = pairwise_distances32(np.asarray(X)[idx])
+        X_distances = pairwise_distances(np.asarray(X)[idx])
     out = {
         "trustworthiness": trustworthiness(None, coords[idx], n_neighbors, X_distances=X_distances),
         "knn_accuracy": knn_accuracy(coords, labels, n_neighbors),
@@ -589,7 +575,7 @@ def _reference_distances(sub, progress=None) -> np.ndarray:
 
     def compute():
         X = sub.features(progress=progress)
-        return pairwise_distances32(np.asarray(X[idx]))
+        return pairwise_distances(np.asarray(X[idx]))
 
     return cache.cached_array("manifold.reference_distances", 1,
                               (sub, QUALITY_SAMPLE, 0), compute)

@@ -1,4 +1,4 @@
-"""Principal component analysis of a subsample's feature matrix.
+"""Principal component analysis of a subsample's standardized pixels, and the way back to pixels.
 
 Everything here derives from one decomposition per subsample, cached on disk:
 the explained-variance spectrum, the component count for any variance target,
@@ -37,9 +37,11 @@ from typing import Optional
 
 import numpy as np
 
-from . import cache, config
+from . import cache, config, images
 from .progress import ProgressFn, report, scaled
 
+#: Share of the variance the pages and the CLI quote a component count for.
+VARIANCE_TARGET = 0.95
 #: Component counts are capped for the cached basis (reconstruction slider,
 #: scores used as reduced input); more components are computed on request.
 MAX_STORED_COMPONENTS = 640
@@ -366,45 +368,43 @@ def decompose(
     k_eig = _k_wanted(None if n_components is None else max(n_components, MAX_STORED_COMPONENTS),
                       rank)
 
-    if route == "gram":
-        report(progress, 0.05, f"PCA: Gram matrix {n}x{n}")
-        Xc = np.asarray(X, dtype=np.float32) - mean32
-        gram = Xc @ Xc.T
-        if n <= _FLOAT64_UP_TO:
-            gram = gram.astype(np.float64)
-        total = float(np.einsum("ij,ij->", Xc, Xc, dtype=np.float64)) / (n - 1)
-        w, U = _top_eigh_enough(gram, k_eig, n_components, rank, total * (n - 1),
-                                random_state, scaled(progress, 0.3, 0.85))
-        del gram
+    if route in ("gram", "covariance"):
+        if route == "gram":
+            report(progress, 0.05, f"PCA: Gram matrix {n}x{n}")
+            Xc = np.asarray(X, dtype=np.float32) - mean32
+            square = Xc @ Xc.T
+            if n <= _FLOAT64_UP_TO:
+                square = square.astype(np.float64)
+            total = float(np.einsum("ij,ij->", Xc, Xc, dtype=np.float64)) / (n - 1)
+            start = 0.3
+        else:
+            square = _covariance(X, mean32, d <= _FLOAT64_UP_TO, scaled(progress, 0.0, 0.6))
+            total = float(np.trace(square, dtype=np.float64)) / (n - 1)
+            start = 0.6
+        w, V = _top_eigh_enough(square, k_eig, n_components, rank, total * (n - 1),
+                                random_state, scaled(progress, start, 0.85))
+        del square
         w = np.clip(w, 0, None)
         eigenvalues = w / (n - 1)
         k = _n_store(eigenvalues, total, n, n_components)
-        s = np.sqrt(w[:k])
         report(progress, 0.9, f"PCA: {k} components")
-        scores = (U[:, :k] * s).astype(np.float32)
-        safe = np.where(s > 0, s, 1.0)
-        components = (U[:, :k] / safe).T.astype(np.float32) @ Xc
-        components = np.ascontiguousarray(components, dtype=np.float32)
-        detail = (f"gram: subspace iteration on X Xᵀ ({n}x{n}), {len(w)} eigenvalues, "
-                  f"{k} components kept")
-    elif route == "covariance":
-        cov = _covariance(X, mean32, d <= _FLOAT64_UP_TO, scaled(progress, 0.0, 0.6))
-        total = float(np.trace(cov, dtype=np.float64)) / (n - 1)
-        w, V = _top_eigh_enough(cov, k_eig, n_components, rank, total * (n - 1),
-                                random_state, scaled(progress, 0.6, 0.85))
-        del cov
-        w = np.clip(w, 0, None)
-        eigenvalues = w / (n - 1)
-        k = _n_store(eigenvalues, total, n, n_components)
-        components = np.ascontiguousarray(V[:, :k].T, dtype=np.float32)
+        if route == "gram":
+            # V holds the left singular vectors: scores directly, components by one product.
+            s = np.sqrt(w[:k])
+            scores = (V[:, :k] * s).astype(np.float32)
+            safe = np.where(s > 0, s, 1.0)
+            components = np.ascontiguousarray((V[:, :k] / safe).T.astype(np.float32) @ Xc,
+                                              dtype=np.float32)
+            detail = f"gram: subspace iteration on X Xᵀ ({n}x{n})"
+        else:
+            components = np.ascontiguousarray(V[:, :k].T, dtype=np.float32)
+            scores = np.empty((n, k), dtype=np.float32)
+            for row in range(0, n, _BLOCK_ROWS):
+                block = np.asarray(X[row:row + _BLOCK_ROWS], dtype=np.float32) - mean32
+                scores[row:row + len(block)] = block @ components.T
+            detail = f"covariance: subspace iteration on Xᵀ X ({d}x{d})"
         del V
-        report(progress, 0.9, f"PCA: scores on {k} components")
-        scores = np.empty((n, k), dtype=np.float32)
-        for start in range(0, n, _BLOCK_ROWS):
-            block = np.asarray(X[start:start + _BLOCK_ROWS], dtype=np.float32) - mean32
-            scores[start:start + len(block)] = block @ components.T
-        detail = (f"covariance: subspace iteration on Xᵀ X ({d}x{d}), {len(w)} eigenvalues, "
-                  f"{k} components kept")
+        detail += f", {len(w)} eigenvalues, {k} components kept"
     elif route == "randomized":
         from sklearn.utils.extmath import randomized_svd
 
@@ -433,18 +433,13 @@ def decompose(
     )
 
 
-def spectrum_from_array(X: np.ndarray, **kwargs) -> dict:
-    """The explained-variance spectrum of ``X`` (see :func:`spectrum`)."""
-    return _spectrum_dict(decompose(X, n_components=1, **kwargs))
-
-
 def _spectrum_dict(dec: Decomposition) -> dict:
     ratio = np.asarray(dec.eigenvalues, dtype=np.float64) / dec.total_variance
     cumulative = np.cumsum(ratio)
     return {
         "explained_variance_ratio": ratio,
         "cumulative": cumulative,
-        "n_components_95": components_for_variance(ratio, 0.95),
+        "n_components_95": components_for_variance(ratio, VARIANCE_TARGET),
         "total_variance": float(dec.total_variance),
         "method": dec.method,
         "seconds": float(dec.seconds),
@@ -533,7 +528,7 @@ def spectrum(sub, progress: Optional[ProgressFn] = None) -> dict:
     return _spectrum_dict(_basis(sub, progress=progress))
 
 
-def n_components_for(sub, target: float = 0.95) -> int:
+def n_components_for(sub, target: float = VARIANCE_TARGET) -> int:
     """Number of components that explain ``target`` of the variance of ``sub``."""
     return components_for_variance(spectrum(sub)["explained_variance_ratio"], target)
 
@@ -593,14 +588,62 @@ def projection_2d(sub, random_state: int = config.DEFAULT_RANDOM_STATE,
             float(res.explained_variance_ratio_.sum()))
 
 
+def raw_pixels(sub, rows=None, progress: Optional[ProgressFn] = None) -> np.ndarray:
+    """The subsample's raw uint8 pixels, the matrix its features standardize.
+
+    Parameters
+    ----------
+    sub : core.subsample.Subsample
+    rows : array-like of int, optional
+        Row positions in ``sub.frame()``; default all (then a read-only
+        memory map, never loaded whole).
+    progress : callable, optional
+
+    Returns
+    -------
+    numpy.ndarray of uint8, shape (n_rows, n_features)
+    """
+    ids = np.asarray(sub.ids)
+    return images.pixels(sub.dataset, ids if rows is None else ids[np.asarray(rows)], sub.image_size,
+                         sub.color, sub.resample, progress=progress)
+
+
 @cache.memoize("pca.pixel_scale", version=1)
 def pixel_scale(sub) -> tuple[np.ndarray, np.ndarray]:
-    """Per-pixel mean and standard deviation of the raw pixels (undo standardization), float32."""
-    from . import images
+    """Per-pixel mean and standard deviation of the raw pixels (undo standardization), float32.
 
-    mean, std = images.column_scale(images.pixels(sub.dataset, sub.ids, sub.image_size, sub.color,
-                                                  sub.resample))
+    :func:`core.images.column_scale` of :func:`raw_pixels`: the statistics the
+    features were standardized with, cached so that mapping scores back to
+    pixels never reads the whole matrix.
+    """
+    mean, std = images.column_scale(raw_pixels(sub))
     return mean.astype(np.float32), std.astype(np.float32)
+
+
+def image_shape(sub) -> tuple[int, ...]:
+    """Shape of one of ``sub``'s images: ``(size, size)``, or ``(size, size, 3)`` in colour."""
+    side = int(sub.image_size)
+    return (side, side, 3) if sub.color else (side, side)
+
+
+def to_pixels(sub, features) -> np.ndarray:
+    """Standardized feature rows of ``sub`` back to displayable images.
+
+    Parameters
+    ----------
+    sub : core.subsample.Subsample
+        Whose :func:`pixel_scale` undoes the standardization.
+    features : array-like of shape (n, n_features)
+        Standardized rows (reconstructions, generated images...).
+
+    Returns
+    -------
+    numpy.ndarray of uint8, shape ``(n, *image_shape(sub))``
+        Rounded and clipped to 0..255.
+    """
+    mean, std = (np.asarray(a, dtype=np.float64) for a in pixel_scale(sub))
+    pixels = np.asarray(features, dtype=np.float64) * std + mean
+    return np.clip(np.rint(pixels), 0, 255).astype(np.uint8).reshape((len(pixels),) + image_shape(sub))
 
 
 def reconstruct(sub, indices, n_components: int, random_state: int = config.DEFAULT_RANDOM_STATE,
@@ -634,29 +677,21 @@ def reconstruct(sub, indices, n_components: int, random_state: int = config.DEFA
     k = int(n_components)
     if idx.size and (idx.min() < 0 or idx.max() >= dec.n_samples):
         raise IndexError(f"indices must be in [0, {dec.n_samples}), got {idx.min()}..{idx.max()}")
-    from . import images
-
     # Only the chosen rows are read: the slider never touches the whole matrix.
-    raw = images.pixels(sub.dataset, np.asarray(sub.ids)[idx], sub.image_size, sub.color,
-                        sub.resample)
-    pmean, pstd = pixel_scale(sub)
-    originals = ((raw.astype(np.float32) - pmean) / pstd).astype(np.float32)
+    raw = raw_pixels(sub, idx)
+    originals = images.standardize(raw, pixel_scale(sub))
     recon = np.asarray(dec.scores[idx, :k]) @ np.asarray(dec.components_[:k]) + dec.mean_
     errors = ((originals - recon) ** 2).mean(axis=1)
     n, d = dec.n_samples, dec.mean_.shape[0]
     residual = float(np.sum(dec.eigenvalues[k:])) + max(
         0.0, dec.total_variance - float(np.sum(dec.eigenvalues)))
     mean_error = residual * (n - 1) / (n * d)
-    shape = (sub.image_size, sub.image_size, 3) if sub.color else (sub.image_size, sub.image_size)
-
-    def to_pixels(z):
-        return np.clip(np.rint(z * pstd + pmean), 0, 255).astype(np.uint8)
-
+    shape = image_shape(sub)
     return {
         "originals": originals.reshape((-1,) + shape),
         "reconstructions": recon.astype(np.float32).reshape((-1,) + shape),
         "originals_pixels": np.asarray(raw, dtype=np.uint8).reshape((-1,) + shape),
-        "reconstructions_pixels": to_pixels(recon).reshape((-1,) + shape),
+        "reconstructions_pixels": to_pixels(sub, recon),
         "errors": errors.astype(np.float64),
         "mean_error": float(mean_error),
         "variance_retained": float(np.sum(dec.eigenvalues[:k]) / dec.total_variance),

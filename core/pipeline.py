@@ -1,4 +1,4 @@
-"""Compute and cache everything the dashboard shows for one set of settings.
+"""Warming the cache: compute everything the dashboard shows for one set of settings.
 
 :func:`warm` walks the analysis in the order the pages need it: the dataset
 summary, the features and PCA (spectrum, 2-D projection, the reconstructions the
@@ -10,6 +10,12 @@ the same arguments the pages use, so a page opened afterwards is served from
 the cache, and a second :func:`warm` is a series of cache reads that never
 loads the feature matrix.
 
+The defaults a page opens with live in the module that computes them
+(:data:`core.spaces.DEFAULT_SPACE`, :data:`core.spaces.GRID`,
+:func:`core.clustering.default_k`, :data:`core.clustering.DIAGRAM_KS`,
+:data:`core.mixture.N_GENERATED`...), and both the pages and this warm-up
+read them there, so the warm-up covers what the pages ask for.
+
 Heavy libraries (TensorFlow, UMAP, openTSNE) are imported only inside the
 steps that need them, and only on a cache miss.
 """
@@ -18,15 +24,8 @@ from __future__ import annotations
 import time
 from typing import Callable, Optional
 
-from . import config
+from . import clustering, config, manifold, mixture, pca, spaces, summary
 from .progress import ProgressFn, report
-
-#: Images per route generated for the mixture page (its default).
-N_GENERATED = 16
-#: k values of the silhouette diagrams the clustering page offers.
-DIAGRAM_KS = (2, 3, 4, 5)
-#: Grid of the decision regions and density contours.
-GRID = 200
 
 
 def _step_progress(progress: Optional[ProgressFn], start: float, stop: float,
@@ -46,11 +45,6 @@ def _step_progress(progress: Optional[ProgressFn], start: float, stop: float,
         progress(seen[0], label)
 
     return _inner
-
-
-def default_k(sweep: dict) -> int:
-    """The k the clustering page opens with: the elbow, else the best silhouette, else 3."""
-    return min(max(int(sweep.get("elbow_k") or sweep.get("silhouette_k") or 3), 2), 10)
 
 
 def warm(sub, random_state: int = config.DEFAULT_RANDOM_STATE,
@@ -78,8 +72,6 @@ def warm(sub, random_state: int = config.DEFAULT_RANDOM_STATE,
         size, dimensions and distances to the nearest real image), ``seconds``
         (this call) and ``steps`` (seconds per step in this call).
     """
-    from . import clustering, manifold, mixture, pca, summary
-
     t_start = time.perf_counter()
     result: dict = {}
     steps: dict[str, float] = {}
@@ -102,7 +94,7 @@ def warm(sub, random_state: int = config.DEFAULT_RANDOM_STATE,
         pca.pixel_scale(sub)
         # The 50-component scores behind k-means on "pca50" and the detail
         # card's neighbours (fewer on a set too small to have 50).
-        pca.transform(sub, min(clustering.DEFAULT_PCA_DIMS, len(sub.ids) - 1), random_state, progress=p)
+        pca.transform(sub, min(spaces.DEFAULT_PCA_DIMS, len(sub.ids) - 1), random_state, progress=p)
 
     def embedding(method):
         def run(p):
@@ -118,29 +110,30 @@ def warm(sub, random_state: int = config.DEFAULT_RANDOM_STATE,
         return run
 
     def kmeans(p):
-        sweep = clustering.kmeans_sweep(sub, clustering.DEFAULT_SPACE, clustering.DEFAULT_K_RANGE,
-                                        random_state, progress=p)
+        space = spaces.DEFAULT_SPACE
+        sweep = clustering.kmeans_sweep(sub, space, clustering.DEFAULT_K_RANGE, random_state,
+                                        progress=p)
         result["elbow_k"] = sweep["elbow_k"]
         result["elbow_rule"] = sweep["elbow_rule"]
         result["silhouette_k"] = sweep["silhouette_k"]
-        k = default_k(sweep)
-        for kk in sorted(set(DIAGRAM_KS) | {k}):
-            clustering.silhouette_by_cluster(sub, kk, clustering.DEFAULT_SPACE, random_state)
-        clustering.decision_regions(sub, k, clustering.DEFAULT_SPACE, GRID, random_state)
-        table = clustering.contingency(sub, k, clustering.DEFAULT_SPACE, random_state)
-        result["kmeans"] = {"space": clustering.DEFAULT_SPACE, "k": k,
+        k = clustering.default_k(sweep)
+        for kk in sorted(set(clustering.DIAGRAM_KS) | {k}):
+            clustering.silhouette_by_cluster(sub, kk, space, random_state)
+        clustering.decision_regions(sub, k, space, spaces.GRID, random_state)
+        table = clustering.contingency(sub, k, space, random_state)
+        result["kmeans"] = {"space": space, "k": k,
                             "ari": round(table["ari"], 4), "nmi": round(table["nmi"], 4)}
 
     def mixtures(p):
-        sweep = mixture.bic_sweep(sub, mixture.DEFAULT_SPACE, mixture.DEFAULT_N_RANGE, random_state,
+        sweep = mixture.bic_sweep(sub, spaces.DEFAULT_SPACE, mixture.DEFAULT_N_RANGE, random_state,
                                   progress=p)
         result["bic_k"] = sweep["bic_k"]
         result["aic_k"] = sweep["aic_k"]
-        mixture.density_grid(sub, sweep["bic_k"], mixture.DEFAULT_SPACE, GRID, random_state)
+        mixture.density_grid(sub, sweep["bic_k"], spaces.DEFAULT_SPACE, spaces.GRID, random_state)
 
     def generated(route):
         def run(p):
-            real = mixture.realism(sub, N_GENERATED, route, None, mixture.DEFAULT_SAMPLE_DIMS,
+            real = mixture.realism(sub, mixture.N_GENERATED, route, None, mixture.DEFAULT_SAMPLE_DIMS,
                                    random_state, progress=p)
             result.setdefault("generated", {})[route] = {
                 "n_components": int(real["n_components"]), "dims": int(real["dims"]),

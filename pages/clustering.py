@@ -4,14 +4,15 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core import clustering, figures, manifold
+from core import clustering, figures, manifold, spaces
 from ui import progress, state
 
 settings = state.current()
 sub, rs = settings.sub, settings.random_state
 
-SPACES = clustering.SPACE_LABELS
+SPACES = spaces.SPACE_LABELS
 METHOD_NAMES = manifold.DISPLAY_NAMES
+FIRST_K, LAST_K = clustering.DEFAULT_K_RANGE
 
 st.title("K-means clustering")
 space = st.selectbox("Input space", list(SPACES), format_func=SPACES.get, key="space",
@@ -21,8 +22,8 @@ space = st.selectbox("Input space", list(SPACES), format_func=SPACES.get, key="s
 frame = progress.run(sub.frame, label="Preparing the subsample")
 
 # --- How many clusters ----------------------------------------------------------
-sweep = progress.run(clustering.kmeans_sweep, sub, space, (1, 10), rs,
-                     label="K-means for k = 1..10")
+sweep = progress.run(clustering.kmeans_sweep, sub, space, clustering.DEFAULT_K_RANGE, rs,
+                     label=f"K-means for k = {FIRST_K}..{LAST_K}")
 left, right = st.columns(2)
 with left:
     st.plotly_chart(figures.elbow_curve(sweep["k"], sweep["inertia"], sweep["elbow_k"],
@@ -38,15 +39,15 @@ with right:
                "better" + (" (on a fixed sample of 5,000 points)" if sweep.get("silhouette_sampled") else "")
                + ".")
 
-default_k = int(sweep["elbow_k"] or sweep["silhouette_k"] or 3)
-k = st.slider("k (clusters)", 2, 10, min(max(default_k, 2), 10), key="k", bind="query-params",
+k = st.slider("k (clusters)", 2, LAST_K, clustering.default_k(sweep), key="k", bind="query-params",
               help="Number of clusters for the diagrams, the regions and the table below.")
 
 # --- Silhouette diagrams ----------------------------------------------------------
 st.subheader("Silhouette diagram")
-view = st.segmented_control("Show", ["chosen k", "k = 2..5"], default="chosen k", required=True,
+DIAGRAMS = f"k = {clustering.DIAGRAM_KS[0]}..{clustering.DIAGRAM_KS[-1]}"
+view = st.segmented_control("Show", ["chosen k", DIAGRAMS], default="chosen k", required=True,
                             key="sil_view", bind="query-params")
-ks = [k] if view == "chosen k" else [2, 3, 4, 5]
+ks = [k] if view == "chosen k" else list(clustering.DIAGRAM_KS)
 cols = st.columns(min(2, len(ks)))
 for i, kk in enumerate(ks):
     sil = progress.run(clustering.silhouette_by_cluster, sub, kk, space, rs,
@@ -59,11 +60,11 @@ st.caption("How to read this: one band per cluster, each point's silhouette sort
 
 # --- Regions and the table ---------------------------------------------------------
 fit = progress.run(clustering.kmeans, sub, k, space, rs, label=f"K-means with k = {k}")
-if clustering.space_dims(space) == 2:
+if spaces.space_dims(space) == 2:
     st.subheader("Decision regions")
-    regions = progress.run(clustering.decision_regions, sub, k, space, 200, rs,
+    regions = progress.run(clustering.decision_regions, sub, k, space, spaces.GRID, rs,
                            label="Decision regions")
-    X = progress.run(clustering.space_matrix, sub, space, rs, label="Loading the points")
+    X = progress.run(spaces.space_matrix, sub, space, rs, label="Loading the points")
     st.plotly_chart(figures.decision_regions(regions["xx"], regions["yy"], regions["Z"], regions["centers"],
                                              X, frame["masterCategory"].to_numpy(), frame["id"].to_numpy(),
                                              title=f"K-means regions, k = {k}, on {SPACES[space]}"),
@@ -88,28 +89,20 @@ st.download_button("Download cluster labels (CSV)", labels_csv,
 
 # --- The clusters on every embedding ------------------------------------------------
 st.subheader("The clusters on every embedding")
-try:
-    from core import manifold
-except ImportError:
-    manifold = None
-if manifold is None:
-    st.info("Embeddings are not available in this installation.")
-else:
-    methods = list(manifold.METHODS)
-    is_cached = getattr(manifold.embed, "is_cached", None)
-    ready = is_cached is not None and all(is_cached(sub, m, random_state=rs) for m in methods)
-    draw = ready or st.toggle("Draw them (computes the embeddings not cached yet)", key="multiples",
-                              bind="query-params")
-    if draw:
-        panels = {}
-        for m in methods:
-            emb = progress.run(manifold.embed, sub, m, random_state=rs,
-                               label=f"Embedding with {METHOD_NAMES.get(m, m)}")
-            panels[METHOD_NAMES.get(m, m)] = emb.coords
-        st.plotly_chart(figures.cluster_small_multiples(panels, fit["labels"],
-                                                        title=f"k = {k} clusters of {SPACES[space]} "
-                                                              "on every embedding"),
-                        key="multiples_fig")
-        st.caption("How to read this: the same cluster labels coloured on each 2-D embedding; a "
-                   "cluster that stays in one piece everywhere is structure the methods agree on. "
-                   "Clicking a legend entry toggles that cluster in every panel.")
+methods = list(manifold.METHODS)
+ready = all(manifold.embed.is_cached(sub, m, random_state=rs) for m in methods)
+draw = ready or st.toggle("Draw them (computes the embeddings not cached yet)", key="multiples",
+                          bind="query-params")
+if draw:
+    panels = {}
+    for m in methods:
+        emb = progress.run(manifold.embed, sub, m, random_state=rs,
+                           label=f"Embedding with {METHOD_NAMES.get(m, m)}")
+        panels[METHOD_NAMES.get(m, m)] = emb.coords
+    st.plotly_chart(figures.cluster_small_multiples(panels, fit["labels"],
+                                                    title=f"k = {k} clusters of {SPACES[space]} "
+                                                          "on every embedding"),
+                    key="multiples_fig")
+    st.caption("How to read this: the same cluster labels coloured on each 2-D embedding; a "
+               "cluster that stays in one piece everywhere is structure the methods agree on. "
+               "Clicking a legend entry toggles that cluster in every panel.")

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core import figures, manifold
+from core import clustering, figures, manifold
 from ui import progress, state, thumbs
 from ui.explore import explore_scatter
 from ui.scatter import hover_scatter
@@ -61,8 +61,7 @@ def embed(m: str, p: dict):
 
 emb = embed(method, params)
 coords = np.asarray(emb.coords)
-route = getattr(emb, "route", None)
-st.caption(f"{LABELS[method]}: {emb.seconds:.1f} s to compute" + (f", route: {route}" if route else "")
+st.caption(f"{LABELS[method]}: {emb.seconds:.1f} s to compute" + (f", route: {emb.route}" if emb.route else "")
            + ". Axes have no units: only the neighbourhoods mean something.")
 
 tabs = st.tabs(VIEWS, key="emb_view", bind="query-params", on_change="rerun")
@@ -134,11 +133,12 @@ if tabs[3].open:
 
 if tabs[4].open:
     with tabs[4]:
-        default_k = int(st.session_state.get("k", 7))
-        k = st.slider("Clusters (k-means on this embedding)", 2, 15, min(max(default_k, 2), 15),
+        # The k the clustering page opens with: core's pick from the default sweep,
+        # the one the warm-up caches.
+        sweep = progress.run(clustering.kmeans_sweep, sub, random_state=settings.random_state,
+                             label="Choosing the number of clusters")
+        k = st.slider("Clusters (k-means on this embedding)", 2, 15, clustering.default_k(sweep),
                       key="emb_k", bind="query-params")
-        from core import clustering
-
         labels = clustering.fit_kmeans(coords, k, random_state=settings.random_state)["labels"]
         out = frame[["id", "productDisplayName", "masterCategory", "subCategory", "articleType"]].copy()
         out.insert(1, "x", coords[:, 0])

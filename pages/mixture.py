@@ -3,14 +3,15 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import clustering, figures, mixture
+from core import figures, mixture, spaces
 from ui import progress, state
 
 settings = state.current()
 sub, rs = settings.sub, settings.random_state
 
 #: 2-D input spaces only: the density contours need a plane.
-SPACES = {space: label for space, label in clustering.SPACE_LABELS.items() if clustering.space_dims(space) == 2}
+SPACES = {space: label for space, label in spaces.SPACE_LABELS.items() if spaces.space_dims(space) == 2}
+FIRST_N, LAST_N = mixture.DEFAULT_N_RANGE
 ROUTE_NAMES = {"2d": "The notebook's route: a mixture on PCA 2-D",
                "pca": f"A mixture on {mixture.DEFAULT_SAMPLE_DIMS} PCA components"}
 
@@ -20,8 +21,9 @@ space = st.selectbox("Input space", list(SPACES), format_func=SPACES.get, key="g
 frame = progress.run(sub.frame, label="Preparing the subsample")
 
 # --- How many components ----------------------------------------------------------
-sweep = progress.run(mixture.bic_sweep, sub, space, (1, 10), rs, label="Mixtures of 1..10 components")
-n = st.slider("Components", 1, 10, int(sweep["bic_k"]), key="components", bind="query-params",
+sweep = progress.run(mixture.bic_sweep, sub, space, mixture.DEFAULT_N_RANGE, rs,
+                     label=f"Mixtures of {FIRST_N}..{LAST_N} components")
+n = st.slider("Components", FIRST_N, LAST_N, int(sweep["bic_k"]), key="components", bind="query-params",
               help=f"Mixture size for the density below; BIC picks {sweep['bic_k']}.")
 left, right = st.columns([2, 3], gap="medium")
 with left:
@@ -32,8 +34,9 @@ with left:
 
 # --- Density ---------------------------------------------------------------------------
 with right:
-    dens = progress.run(mixture.density_grid, sub, n, space, 200, rs, label=f"Density of {n} components")
-    X = progress.run(clustering.space_matrix, sub, space, rs, label="Loading the points")
+    dens = progress.run(mixture.density_grid, sub, n, space, spaces.GRID, rs,
+                        label=f"Density of {n} components")
+    X = progress.run(spaces.space_matrix, sub, space, rs, label="Loading the points")
     st.plotly_chart(figures.density_contours(dens["xx"], dens["yy"], dens["nll"], means=dens["means"],
                                              regions=dens["regions"], coords=X,
                                              categories=frame["masterCategory"].to_numpy(),
@@ -48,7 +51,8 @@ st.subheader("New products drawn from the mixture")
 st.caption("Points are drawn from the BIC-chosen mixture and turned into images by the PCA inverse "
            "transform. The notebook's route keeps two components (a third of the variance), so its "
            "images are blurry averages; a mixture on more components keeps more detail.")
-count = st.select_slider("Images per route", [8, 16, 24, 32], 16, key="n_new", bind="query-params")
+count = st.select_slider("Images per route", sorted({8, 16, 24, 32, mixture.N_GENERATED}),
+                         mixture.N_GENERATED, key="n_new", bind="query-params")
 ready = all(mixture.realism.is_cached(sub, count, route, None, mixture.DEFAULT_SAMPLE_DIMS, rs)
             for route in mixture.ROUTES)
 

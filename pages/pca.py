@@ -5,6 +5,7 @@ import streamlit as st
 
 from core import figures, pca
 from ui import progress, state
+from ui.explore import explore_scatter
 
 settings = state.current()
 sub = settings.sub
@@ -21,12 +22,12 @@ n95 = int(spec["n_components_95"])
 # --- Variance ------------------------------------------------------------------
 left, right = st.columns([3, 1])
 with left:
-    st.plotly_chart(figures.variance_curve(cumulative, 0.95, n95), key="variance")
+    st.plotly_chart(figures.variance_curve(cumulative, pca.VARIANCE_TARGET, n95), key="variance")
     st.caption("How to read this: the share of the pixel variance kept by the first n components; "
-               f"{n95} components keep 95% of it (dashed line), out of "
+               f"{n95} components keep {pca.VARIANCE_TARGET:.0%} of it (dashed line), out of "
                f"{sub.image_size ** 2 * (3 if sub.color else 1):,} pixel features.")
 with right:
-    st.metric("Components for 95% of the variance", f"{n95}")
+    st.metric(f"Components for {pca.VARIANCE_TARGET:.0%} of the variance", f"{n95}")
     st.metric("Images", f"{len(frame):,}")
     if spec.get("seconds") is not None:
         st.metric("Decomposition", f"{spec['seconds']:.1f} s", help=str(spec.get("method", "")))
@@ -61,12 +62,7 @@ coords, variance_2d = progress.run(pca.projection_2d, sub, settings.random_state
                                    label="Projecting on two components")
 st.metric("Variance explained by two components", f"{variance_2d:.2%}")
 title = f"PCA 2-D projection ({variance_2d:.1%} of the variance)"
-try:
-    from ui.explore import explore_scatter
-except ImportError:
-    st.plotly_chart(figures.category_scatter(coords, frame, title=title), key="projection")
-else:
-    explore_scatter(sub, coords, frame, key="pca2d", title=title)
+explore_scatter(sub, coords, frame, key="pca2d", title=title)
 st.caption("How to read this: each point is a product placed by its first two principal components; "
            "products of a category that sit together look alike in raw pixels. Two components keep "
            "only a third of the variance, so categories overlap.")

@@ -19,29 +19,6 @@ def blobs(n_per: int = 60, centers=((0, 0), (10, 0), (0, 10), (10, 10)), scale: 
 
 
 # ----------------------------------------------------------------------------
-# Space descriptors
-# ----------------------------------------------------------------------------
-@pytest.mark.parametrize("space, expected", [
-    ("pca2", ("pca", 2)), ("pca50", ("pca", 50)), ("PCA", ("pca", 50)),
-    ("embedding:tsne", ("embedding", "tsne")), ("embedding:UMAP", ("embedding", "umap")),
-])
-def test_parse_space(space, expected):
-    assert clustering.parse_space(space) == expected
-
-
-@pytest.mark.parametrize("space", ["pca0", "tsne", "embedding:", "pcaX", ""])
-def test_parse_space_rejects_with_the_accepted_forms(space):
-    with pytest.raises(ValueError, match="pca2"):
-        clustering.parse_space(space)
-
-
-def test_space_dims():
-    assert clustering.space_dims("pca2") == 2
-    assert clustering.space_dims("pca50") == 50
-    assert clustering.space_dims("embedding:mds") == 2
-
-
-# ----------------------------------------------------------------------------
 # Array-level math
 # ----------------------------------------------------------------------------
 def test_sweep_finds_four_blobs_by_elbow_and_silhouette():
@@ -80,6 +57,14 @@ def test_sweep_rejects_a_bad_range():
         clustering.sweep_k(X, (0, 3))
     with pytest.raises(ValueError, match="k_range"):
         clustering.sweep_k(X, (5, 2))
+
+
+def test_default_k_prefers_the_elbow_and_stays_in_the_pages_range():
+    assert clustering.default_k({"elbow_k": 4, "silhouette_k": 6}) == 4
+    assert clustering.default_k({"elbow_k": None, "silhouette_k": 6}) == 6
+    assert clustering.default_k({"elbow_k": None, "silhouette_k": None}) == 3
+    assert clustering.default_k({"elbow_k": 1}) == 2
+    assert clustering.default_k({"elbow_k": 40}) == clustering.DEFAULT_K_RANGE[1]
 
 
 def test_elbow_has_no_answer_for_a_straight_line():
@@ -204,7 +189,8 @@ def test_pca_space_and_reproducibility(tiny_sub):
         clustering.decision_regions(tiny_sub, 2, "pca5")
 
 
-def test_unknown_embedding_is_refused(tiny_sub):
-    pytest.importorskip("core.manifold")
-    with pytest.raises(ValueError, match="unknown embedding"):
-        clustering.space_matrix(tiny_sub, "embedding:nope")
+def test_the_default_sweep_is_the_notebooks(tiny_sub):
+    """Pages that call the sweep with its defaults read what the warm-up cached."""
+    sweep = clustering.kmeans_sweep(tiny_sub, "pca2", (1, 10), 0)
+    assert clustering.kmeans_sweep.is_cached(tiny_sub, random_state=0)
+    assert 2 <= clustering.default_k(sweep) <= 10

@@ -8,6 +8,7 @@ from sklearn.manifold import MDS
 from sklearn.manifold import trustworthiness as sk_trustworthiness
 
 from core import cache, manifold
+from core.neighbors import pairwise_distances
 
 
 def noisy_plane(n=300, dims=50, noise=0.02, seed=0):
@@ -54,14 +55,14 @@ def test_array_methods_recover_a_plane(method):
 def test_smacof_reaches_the_stress_of_sklearn():
     rng = np.random.default_rng(0)
     X = rng.standard_normal((150, 8)) * np.array([4, 3, 2, 1, 1, 0.5, 0.5, 0.5])
-    D = manifold.pairwise_distances32(X)
+    D = pairwise_distances(X)
     ours, stress, n_iter = manifold.smacof(D, manifold.classical_mds_start(X, D), max_iter=300)
     ref = MDS(n_components=2, n_init=4, max_iter=300, metric_mds=True, metric="precomputed",
               init="random", normalized_stress=False, eps=1e-6, random_state=0)
     ref.fit(D.astype(np.float64))
     assert stress <= ref.stress_ * 1.01
     # the returned stress is the stress of the returned configuration
-    d = manifold.pairwise_distances32(ours)
+    d = pairwise_distances(ours)
     assert stress == pytest.approx(((d - D) ** 2).sum() / 2, rel=1e-3)
     again = manifold.smacof(D, manifold.classical_mds_start(X, D), max_iter=300)
     assert_array_equal(ours, again[0])
@@ -75,15 +76,6 @@ def test_landmark_mds_route_for_many_points():
     assert manifold.trustworthiness(X, coords) > 0.95
     same = manifold.mds(X, exact_max=300, landmarks=120, random_state=0)[0]
     assert_array_equal(coords, same)
-
-
-def test_pairwise_distances32():
-    rng = np.random.default_rng(0)
-    A, B = rng.standard_normal((20, 5)), rng.standard_normal((7, 5))
-    ref = np.sqrt(((A[:, None] - B[None]) ** 2).sum(-1))
-    assert_allclose(manifold.pairwise_distances32(A, B), ref, rtol=1e-4, atol=1e-5)
-    D = manifold.pairwise_distances32(A)
-    assert_array_equal(np.diag(D), 0) and np.allclose(D, D.T)
 
 
 def test_evaluate_on_separated_classes():

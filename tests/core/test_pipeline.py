@@ -72,7 +72,7 @@ def test_warm_computes_everything_once_then_reads_the_cache(tiny_dataset, fake_e
     json.dumps(out)  # plain JSON types only
 
     # the pages' calls are now cache hits
-    k = pipeline.default_k(sweep)
+    k = clustering.default_k(sweep)
     assert clustering.decision_regions.is_cached(sub, k, "pca2", 200, 0)
     assert clustering.contingency.is_cached(sub, k, "pca2", 0)
     for kk in (2, 3, 4, 5):

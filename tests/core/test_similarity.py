@@ -24,7 +24,6 @@ def toy(monkeypatch):
     X = rng.normal(size=(200, 5)).astype(np.float32)
     ids = np.arange(200) * 3 + 11
     monkeypatch.setattr(similarity, "space", lambda sub, n, rs, progress=None: X)
-    similarity._INDEXES.clear()
     return _Sub(ids), X, ids
 
 
@@ -49,13 +48,28 @@ def test_k_is_capped_and_unknown_ids_are_refused(toy):
         similarity.nearest(sub, 5, k=3)
 
 
-def test_index_is_reused(toy, monkeypatch):
-    sub, X, ids = toy
+def test_the_search_reads_the_cached_pca_scores(tiny_sub, monkeypatch):
+    """Queries search the PCA scores cached on disk: nothing is refitted or rebuilt per query."""
+    from sklearn.neighbors import NearestNeighbors
+
+    from core import pca
+
+    ids = tiny_sub.ids
+    first = similarity.nearest(tiny_sub, int(ids[1]), k=5)
     calls = []
-    monkeypatch.setattr(similarity, "space", lambda *a, **k: calls.append(1) or X)
-    similarity.nearest(sub, int(ids[1]))
-    similarity.nearest(sub, int(ids[2]))
-    assert len(calls) == 1
+    original = pca.decompose
+    monkeypatch.setattr(pca, "decompose", lambda *a, **k: calls.append(1) or original(*a, **k))
+    again = similarity.nearest(tiny_sub, int(ids[1]), k=5)
+    similarity.nearest(tiny_sub, int(ids[2]), k=5)
+    assert calls == []
+    assert again["id"].tolist() == first["id"].tolist()
+    # the same neighbours as a scikit-learn index over the same space
+    X = np.asarray(similarity.space(tiny_sub))
+    assert X.shape == (len(ids), len(ids) - 1)  # 50 components capped at the rank
+    dist, idx = NearestNeighbors(algorithm="brute").fit(X).kneighbors(X[1:2], n_neighbors=6)
+    keep = idx[0] != 1
+    assert first["id"].tolist() == ids[idx[0][keep][:5]].tolist()
+    np.testing.assert_allclose(first["distance"], dist[0][keep][:5], rtol=1e-4)
 
 
 @pytest.mark.slow
@@ -64,7 +78,6 @@ def test_neighbours_on_the_real_data_share_their_category(shared_data, shared_ca
     from core.subsample import Subsample
     from core.dataset import open_dataset
 
-    similarity._INDEXES.clear()
     sub = Subsample(open_dataset(shared_data))
     frame = sub.frame()
     cat = dict(zip(frame["id"], frame["masterCategory"]))

@@ -81,7 +81,6 @@ def test_all_pixels_load_from_the_cache(real):
 
 def _damage(src: Path, dest: Path, n: int = 300) -> dict:
     """Copy ``n`` real rows with their images, then damage them in every way the reader handles."""
-    rng = np.random.default_rng(0)
     styles = pd.read_csv(src / "styles.csv").dropna().head(n).reset_index(drop=True)
     (dest / "images").mkdir(parents=True)
     for pid in styles["id"]:
