@@ -257,7 +257,7 @@ def _classify_batch(sub, paths: list[str], model: str, progress) -> list[dict]:
         report(progress, 0.0, f"no trained {model} model is cached for this dataset and fraction: "
                               "training one first")
     answers = iter(classify_images(sub, [(p, data) for p, data, _ in loaded if data is not None],
-                                   model=model, progress=progress))
+                                   model=model, progress=progress, allow_training=True))
     out = []
     for p, data, err in loaded:
         if err is not None:

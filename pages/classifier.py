@@ -1,12 +1,15 @@
 """Classifier page: which model answers, how it was trained and evaluated, uploads to classify."""
 from __future__ import annotations
 
+import logging
+
 import streamlit as st
 
-from core import classifier, figures, pca, uploads
+from core import admission, classifier, figures, pca, uploads
 from core.subsample import Subsample
 from ui import progress, state, thumbs
 
+logger = logging.getLogger(__name__)
 settings = state.current()
 sub = settings.sub
 dataset = sub.dataset
@@ -23,9 +26,12 @@ if dataset.is_demo:
 # Which model answers
 # ----------------------------------------------------------------------------
 SCOPES = {"subsample": f"the sidebar's subsample ({sub.fraction:.0%})", "all": "everything (100%)"}
+full = Subsample(dataset, fraction=1.0, seed=sub.seed)
+# Uploads deserve the best model this server has: the one trained on everything, when it exists.
+best_scope = "all" if classifier.is_trained(full, "default") else "subsample"
 left, right = st.columns(2)
 scope = left.radio("Train on", list(SCOPES), format_func=SCOPES.get, horizontal=True,
-                   key="clf_scope", bind="query-params",
+                   index=list(SCOPES).index(best_scope), key="clf_scope", bind="query-params",
                    help="The notebook's 80/20 split (random_state=42) of these rows; 10% of the "
                         "training part is held out for early stopping and calibration.")
 preset = right.radio("Model", classifier.MODELS, horizontal=True, key="clf_model",
@@ -33,7 +39,8 @@ preset = right.radio("Model", classifier.MODELS, horizontal=True, key="clf_model
                      format_func={"default": "default (80x60 colour CNN)",
                                   "seed": "the notebook's (400x400, slow)"}.get,
                      help="'seed' is the notebook's model layer for layer, kept for comparison.")
-train_sub = sub if scope == "subsample" else Subsample(dataset, fraction=1.0, seed=sub.seed)
+train_sub = sub if scope == "subsample" else full
+may_train = classifier.training_allowed()
 trained = classifier.is_trained(train_sub, preset)
 
 
@@ -50,10 +57,16 @@ if info is None:
         cost = "about 20 to 30 minutes on 2 CPU cores"
     else:
         cost = f"about {max(1, round(5 * sub.fraction / 0.1))} minutes on 2 CPU cores"
-    st.info(f"No {preset} model is trained on {SCOPES[scope]} yet. Training takes {cost}; "
-            "uploads below train it first if needed.", icon=":material/model_training:")
-    if st.button("Train now", type="primary", icon=":material/play_arrow:"):
-        info = _train()
+    if may_train:
+        st.info(f"No {preset} model is trained on {SCOPES[scope]} yet. Training takes {cost}; "
+                "uploads below train it first if needed.", icon=":material/model_training:")
+        if st.button("Train now", type="primary", icon=":material/play_arrow:"):
+            info = _train()
+    else:
+        st.info(f"No {preset} model is trained on {SCOPES[scope]} yet, and this server does not let "
+                f"visitors start a training ({classifier.ALLOW_TRAINING_ENV}=0). An operator can "
+                f"train one with `python -m core train --fraction {train_sub.fraction:g} --model "
+                f"{preset}`.", icon=":material/model_training:")
 else:
     st.success(f"Uploads are answered by the **{preset}** model trained on {SCOPES[scope]} "
                f"({info['n_fit'] + info['n_tune']:,} training images, validation accuracy "
@@ -100,21 +113,27 @@ def _show_upload(f, r: dict) -> None:
 if files:
     payload = [(f.name, f.getvalue()) for f in files]
     try:
-        if not classifier.is_trained(train_sub, preset):
+        if not classifier.is_trained(train_sub, preset) and may_train:
             st.info("No model is trained for these settings: training one first.")
             with progress.task("Training the model that will answer", keep=True) as cb:
                 classifier.train(train_sub, preset, progress=cb)
         with st.spinner("Classifying..."):
             results = classifier.classify_images(train_sub, payload, model=preset, map_sub=sub)
-    except Exception as exc:  # a failure here must leave the rest of the page usable
-        st.error(f"Classification failed: {exc}")
+    except (uploads.UploadError, classifier.TrainingNotAllowed, admission.OverBudget,
+            admission.Cancelled) as exc:
+        st.error(str(exc), icon=":material/error:")  # written for people, names no file
+        results = []
+    except Exception:  # a failure here must leave the rest of the page usable
+        logger.exception("classifying %d uploads failed", len(payload))
+        st.error("Classification failed; the details are in the server's log.", icon=":material/error:")
         results = []
     neighbor_ids = [n["id"] for r in results for n in r.get("neighbors", [])[:6]]
     if neighbor_ids:
         try:
             thumbs.ensure_thumbnails(train_sub.dataset, neighbor_ids)
-        except Exception as exc:
-            st.caption(f"Thumbnails are unavailable: {exc}")
+        except Exception:
+            logger.exception("thumbnails for the classifier page")
+            st.caption("Thumbnails are unavailable; the details are in the server's log.")
     for f, r in zip(files, results):
         _show_upload(f, r)
     points = [(r["name"], *r["pca"]) for r in results if r.get("pca") is not None]
@@ -127,8 +146,9 @@ if files:
                        f"({variance:.1%} of the variance), coloured by category; each star is an "
                        "upload projected the same way as the catalogue's images. Near a colour's "
                        "cloud means similar pixels, not necessarily the same category.")
-        except Exception as exc:
-            st.caption(f"The PCA map is unavailable: {exc}")
+        except Exception:
+            logger.exception("the PCA map of uploads")
+            st.caption("The PCA map is unavailable; the details are in the server's log.")
 
 # ----------------------------------------------------------------------------
 # How the model was trained and how it fares
@@ -174,8 +194,9 @@ if info is not None:
         st.subheader(f"Misclassified: the {len(wrong)} most confident of {n_wrong}")
         try:
             thumbs.ensure_thumbnails(train_sub.dataset, [w["id"] for w in wrong])
-        except Exception as exc:
-            st.caption(f"Thumbnails are unavailable: {exc}")
+        except Exception:
+            logger.exception("thumbnails for the classifier page")
+            st.caption("Thumbnails are unavailable; the details are in the server's log.")
         cols = st.columns(6)
         for i, w in enumerate(wrong):
             path = thumbs.thumb_path(train_sub.dataset, w["id"])
@@ -201,5 +222,6 @@ try:
         b[2].metric("Default model minus baseline", f"{(info['val_accuracy'] - base['val_accuracy']) * 100:+.1f} pts")
     with st.expander("Baseline per class"):
         st.dataframe(figures.per_class_table(base["evaluation"]), hide_index=True)
-except Exception as exc:
-    st.error(f"The baseline could not be computed: {exc}")
+except Exception:
+    logger.exception("the PCA + SVC baseline")
+    st.error("The baseline could not be computed; the details are in the server's log.")

@@ -43,7 +43,8 @@ from .models import (DEFAULT_RECIPE, MODELS, SEED_RECIPE, auto_epochs, build_def
                      build_seed_model, class_weights, parameter_counts)
 from .predict import Predictor, classify_arrays, classify_images, load, pca_position
 from .svc import PCASVC, baseline
-from .training import LOW_CONFIDENCE, is_trained, train, train_summary
+from .training import (ALLOW_TRAINING_ENV, LOW_CONFIDENCE, TrainingNotAllowed, is_trained, train,
+                       train_summary, training_allowed)
 
 __all__ = [
     "IMAGE_HEIGHT", "IMAGE_WIDTH", "SEED_SIZE",
@@ -54,5 +55,6 @@ __all__ = [
     "build_seed_model", "class_weights", "parameter_counts",
     "Predictor", "classify_arrays", "classify_images", "load", "pca_position",
     "PCASVC", "baseline",
-    "LOW_CONFIDENCE", "is_trained", "train", "train_summary",
+    "ALLOW_TRAINING_ENV", "LOW_CONFIDENCE", "TrainingNotAllowed", "is_trained", "train",
+    "train_summary", "training_allowed",
 ]

@@ -8,6 +8,7 @@ places images on the subsample's 2-D PCA map.
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from typing import Optional, Sequence
 
 import numpy as np
@@ -114,29 +115,55 @@ class Predictor:
         return self.analyse(x, k)[1:]
 
 
-_loaded: dict = {}
-_load_lock = threading.Lock()
+#: Loaded models kept in memory; the least recently used beyond this is released.
+MAX_LOADED = 2
+_loaded: "OrderedDict[tuple, Predictor]" = OrderedDict()
+_loaded_lock = threading.Lock()  # held only to look up or store, never while loading
+_loading: dict[tuple, threading.Lock] = {}
 
 
 def load(sub, model: str = "default", epochs: Optional[int] = None, seed: int = 42,
-         progress=None) -> Predictor:
+         progress=None, *, allow_training: Optional[bool] = None, cancel=None) -> Predictor:
     """The trained model for these settings, training it first when none is cached.
 
-    Loaded models are kept in memory, so a second call is instant.
+    Loaded models are kept in memory (at most :data:`MAX_LOADED`, least
+    recently used released first), so a second call is instant. Loading one
+    model never blocks a caller whose model is already loaded: the shared lock
+    guards the lookup only, and a per-model lock makes two callers of the same
+    cold model load it once.
+
+    Parameters
+    ----------
+    allow_training, cancel
+        Passed to :func:`~core.classifier.training.train`.
     """
-    info = train(sub, model, epochs, seed, progress=scaled(progress, 0.0, 0.95))
+    info = train(sub, model, epochs, seed, progress=scaled(progress, 0.0, 0.95),
+                 allow=allow_training, cancel=cancel)
     key = (info["model_file"], sub.cache_key())
-    with _load_lock:
+    with _loaded_lock:
         predictor = _loaded.get(key)
+        if predictor is not None:
+            _loaded.move_to_end(key)
+            return predictor
+        per_model = _loading.setdefault(key, threading.Lock())
+    with per_model:
+        with _loaded_lock:
+            predictor = _loaded.get(key)
         if predictor is None:
             path = cache.files_dir() / info["model_file"]
             if not path.exists():  # the file was deleted under its memoized metrics: retrain
                 forget(sub, model, epochs, seed)
-                info = train(sub, model, epochs, seed, progress=progress)
+                info = train(sub, model, epochs, seed, progress=progress, allow=allow_training,
+                             cancel=cancel)
                 path = cache.files_dir() / info["model_file"]
             km = backend.keras().saving.load_model(path, compile=False)
             predictor = Predictor(sub, info, km, progress=scaled(progress, 0.95, 1.0))
-            _loaded[key] = predictor
+    with _loaded_lock:
+        _loaded[key] = predictor
+        _loaded.move_to_end(key)
+        while len(_loaded) > MAX_LOADED:
+            _loaded.popitem(last=False)
+        _loading.pop(key, None)
     return predictor
 
 
@@ -229,7 +256,8 @@ def classify_arrays(predictor: Predictor, x: np.ndarray, k: int = 8, map_sub=Non
 
 
 def classify_images(sub, images: Sequence[tuple[str, bytes]], model: str = "default",
-                    progress=None, k: int = 8, map_sub=None) -> list[dict]:
+                    progress=None, k: int = 8, map_sub=None, *,
+                    allow_training: Optional[bool] = None, cancel=None) -> list[dict]:
     """Classify uploaded files by masterCategory.
 
     Parameters
@@ -270,7 +298,8 @@ def classify_images(sub, images: Sequence[tuple[str, bytes]], model: str = "defa
         except uploads.UploadError as exc:
             results.append({"name": name, "error": str(exc)})
     if prepared:
-        predictor = load(sub, model, progress=progress)
+        predictor = load(sub, model, progress=progress, allow_training=allow_training,
+                         cancel=cancel)
         answers = iter(classify_arrays(predictor, np.stack(prepared), k, map_sub))
         for r in results:
             if "error" not in r:

@@ -10,13 +10,14 @@ validation set.
 """
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from typing import Optional
 
 import numpy as np
 
-from .. import cache, config
+from .. import admission, cache, config
 from ..neighbors import kneighbors
 from ..progress import ProgressFn, report, scaled
 from . import backend
@@ -32,6 +33,29 @@ LOW_CONFIDENCE = 0.6
 
 #: Version of the trained models, their files and embeddings in the cache.
 _MODEL_VERSION = 2
+
+#: Server setting: whether visitors of the app may start a training. The CLI
+#: (the operator) always may; the Docker image sets it to 0 and is served a
+#: model trained once with ``python -m core train``.
+ALLOW_TRAINING_ENV = "FASHION_ALLOW_TRAINING"
+
+#: At most one training at a time in this process, whatever the heavy-work
+#: slots allow: two would each take all the CPUs and both finish late.
+_TRAININGS = admission.Admission(slots=lambda: 1)
+
+
+class TrainingNotAllowed(PermissionError):
+    """This server does not let visitors train; an operator must train from the command line."""
+
+
+def training_allowed() -> bool:
+    """Whether ``$FASHION_ALLOW_TRAINING`` lets visitors start a training (default: yes).
+
+    ``0``, ``false``, ``no`` and ``off`` (any case) forbid it; anything else,
+    or nothing, allows it, which suits one person running the app locally.
+    """
+    value = os.environ.get(ALLOW_TRAINING_ENV, "").strip().lower()
+    return value not in {"0", "false", "no", "off"}
 
 
 def _rows(sub):
@@ -284,7 +308,8 @@ def _train(rows, model: str, recipe: dict, seed: int, progress=None) -> dict:
 # Public entry points
 # ----------------------------------------------------------------------------
 def train(sub, model: str = "default", epochs: Optional[int] = None, seed: int = 42,
-          progress: Optional[ProgressFn] = None) -> dict:
+          progress: Optional[ProgressFn] = None, *, allow: Optional[bool] = None,
+          cancel=None) -> dict:
     """Train a classifier on the notebook's split of ``sub``, or load it from the cache.
 
     Parameters
@@ -299,7 +324,13 @@ def train(sub, model: str = "default", epochs: Optional[int] = None, seed: int =
     seed : int
         Random seed of the weights, the shuffling and the tuning slice.
     progress : callable, optional
-        ``progress(fraction, message)`` per batch and epoch.
+        ``progress(fraction, message)`` per batch and epoch, and the place in
+        the queue while other heavy work runs.
+    allow : bool, optional
+        Whether a training may start when none is cached; default
+        :func:`training_allowed` (the server's setting). The CLI passes True.
+    cancel : threading.Event or callable, optional
+        Stops waiting in the queue (:class:`core.admission.Cancelled`).
 
     Returns
     -------
@@ -309,8 +340,29 @@ def train(sub, model: str = "default", epochs: Optional[int] = None, seed: int =
         biases), ``val_accuracy`` and ``evaluation`` on the reported validation
         set (see :func:`~core.classifier.metrics.evaluate`), ``model_file``,
         ``ood`` thresholds.
+
+    Raises
+    ------
+    TrainingNotAllowed
+        When no model is cached and training is not allowed.
+    core.admission.OverBudget
+        When the training would not fit this server's memory budget.
     """
-    return _train(_rows(sub), model, _resolved_recipe(sub, model, epochs), int(seed), progress=progress)
+    rows, resolved = _rows(sub), _resolved_recipe(sub, model, epochs)
+    if _train.is_cached(rows, model, resolved, int(seed)):
+        return _train(rows, model, resolved, int(seed))
+    if not (training_allowed() if allow is None else allow):
+        raise TrainingNotAllowed(
+            f"No {model} model is trained for these settings, and this server does not let "
+            f"visitors train ({ALLOW_TRAINING_ENV}=0). An operator can train one with "
+            f"`python -m core train --fraction {float(sub.fraction):g} --model {model}`.")
+    n = len(rows.ids)
+    what = f"training the {model} model on {n:,} photos"
+    need = admission.training_bytes(n, (80, 60, 3))
+    advice = "Train on a smaller fraction, or ask the operator to train from the command line."
+    with _TRAININGS.heavy(what, bytes_needed=need, advice=advice, progress=progress, cancel=cancel), \
+            admission.heavy(what, bytes_needed=need, advice=advice, progress=progress, cancel=cancel):
+        return _train(rows, model, resolved, int(seed), progress=progress)
 
 
 def is_trained(sub, model: str = "default", epochs: Optional[int] = None, seed: int = 42) -> bool:
@@ -331,7 +383,7 @@ def train_summary(sub, model: str = "default", epochs: Optional[int] = None, see
     Trains first when no model is cached (``from_cache`` says which).
     """
     cached = is_trained(sub, model, epochs, seed)
-    r = train(sub, model, epochs, seed, progress=progress)
+    r = train(sub, model, epochs, seed, progress=progress, allow=True)  # the operator asked
     return {
         "model": r["model"], "from_cache": cached, "val_accuracy": r["val_accuracy"],
         "cnn_val_accuracy": r["cnn_val_accuracy"], "svc_weight": r["svc_weight"],
