@@ -96,7 +96,7 @@ def _selection(sub, frame: pd.DataFrame, ids: list[int], key: str) -> None:
 
 def _detail(sub, frame: pd.DataFrame, pid: int, key: str, random_state: int) -> None:
     row = frame[frame["id"] == pid]
-    st.markdown("**Pinned product**")
+    st.markdown(f"**Pinned product** · id {int(pid)}")
     if st.button("Unpin", key=f"{key}_unpin", icon=":material/close:"):
         st.session_state.pop(f"{key}_pinned", None)
         st.rerun()

@@ -10,8 +10,9 @@ brought into what the widgets offer (:func:`clamp`): a fraction or an image
 size snaps to the nearest offered one, a seed is clipped to
 ``0..SEED_MAX`` (a small range: seeds are for repeating a view, not for
 searching), a boolean is ``true`` or ``false``; anything else (``nan``, text,
-a huge or very long value) falls back to the default. The URL is then
-rewritten to the value used. Nothing here raises on a bad link.
+a huge or very long value) falls back to the default. A value the widget does
+not offer leaves the URL (Streamlit's binding drops it), so a link copied
+afterwards never carries it again. Nothing here raises on a bad link.
 """
 from __future__ import annotations
 
@@ -113,15 +114,21 @@ _MAX_RAW = 32
 # Raw URL values already handled in this session, so a value is fixed once and
 # a later change of the widget is never fought.
 _SEEN_KEY = "_ui_url_seen"
-# Values fixed in the previous run; set once more, now that the widgets exist,
-# so that Streamlit writes them to the URL.
-_PENDING_KEY = "_ui_url_pending"
 
 
 def _number(raw) -> float | None:
+    """A finite number from a URL's text: ``"0.05"``, ``"5%"``, ``"50x50"``, or None."""
     try:
-        text = str(raw).strip()
-        value = float(text) if len(text) <= _MAX_RAW else math.nan
+        text = str(raw).strip().lower()
+        if len(text) > _MAX_RAW:
+            return None
+        if text.endswith("%"):
+            value = float(text[:-1]) / 100
+        elif "x" in text:  # an image size as its label shows it, "50x50"
+            side, _, other = text.partition("x")
+            value = float(side) if side == other else math.nan
+        else:
+            value = float(text)
     except (TypeError, ValueError):
         return None
     return value if math.isfinite(value) else None
@@ -144,7 +151,8 @@ def clamp(key: str, raw) -> object:
     Returns
     -------
     object
-        For the fraction and the image size, the nearest offered value; for
+        For the fraction (``0.05`` or ``5%``) and the image size (``50`` or
+        ``50x50``), the nearest offered value; for
         a seed, the number clipped to ``0..SEED_MAX`` and cut to a whole one; for colour, True
         or False from ``"true"``/``"false"`` (any case) or a bool. Anything that
         is not a finite number (or a boolean) gives the default. Never raises.
@@ -165,23 +173,29 @@ def clamp(key: str, raw) -> object:
     return int(min(max(value, 0), SEED_MAX))
 
 
+def _label(key: str, value) -> str:
+    """How Streamlit writes a setting's value in the URL (the widget's label of it)."""
+    if key == KEY_FRACTION:
+        return _pct(value)
+    if key == KEY_IMAGE_SIZE:
+        return _size(value)
+    if key == KEY_COLOR:
+        return "true" if value else "false"
+    return str(value)
+
+
 def _is_exact(key: str, raw: str) -> bool:
     """Whether a raw URL value is already written as what :func:`clamp` makes of it."""
-    if key == KEY_COLOR:
-        return raw in ("true", "false")
-    value = clamp(key, raw)
-    return raw in {str(value), f"{value:g}"}
+    return raw == _label(key, clamp(key, raw))
 
 
 def _fix_url() -> dict:
     """Put clamped URL values into session state before the widgets read the URL.
 
     Returns the values changed in this run. Streamlit drops a URL value its
-    widget does not offer and keeps the default; here the nearest offered value
-    is used instead, and the URL shows it after one more run.
+    widget does not offer (the parameter leaves the URL) and keeps the default;
+    here the nearest offered value is used instead.
     """
-    for key, value in st.session_state.pop(_PENDING_KEY, {}).items():
-        st.session_state[key] = value
     seen = st.session_state.setdefault(_SEEN_KEY, {})
     changed = {}
     for key in _DEFAULTS:
@@ -271,6 +285,10 @@ def _pct(value: float) -> str:
     return f"{value:.0%}"
 
 
+def _size(side: int) -> str:
+    return f"{side}x{side}"
+
+
 def sidebar() -> Settings | None:
     """Draw the data source summary and the shared settings in the sidebar.
 
@@ -296,7 +314,7 @@ def sidebar() -> Settings | None:
                  "Check the server's data folder and its log, then reload the page.")
         return None
 
-    fixed = _fix_url()
+    _fix_url()
     with side:
         st.subheader("Data")
         if ds.is_demo:
@@ -311,20 +329,16 @@ def sidebar() -> Settings | None:
             help="Share of the cleaned rows used by every page (the notebook used 10%). "
                  "Larger shares take longer the first time, then come from the cache.")
         st.slider(
-            "Subsample seed", 0, SEED_MAX, _DEFAULTS[KEY_SAMPLE_SEED], key=KEY_SAMPLE_SEED, bind="query-params",
+            "Subsample seed", 0, SEED_MAX, _DEFAULTS[KEY_SAMPLE_SEED], key=KEY_SAMPLE_SEED,
+            bind="query-params",
             help=f"random_state of the notebook's two df.sample calls (0 to {SEED_MAX}).")
         st.select_slider(
             "Image size", options=IMAGE_SIZES, value=_DEFAULTS[KEY_IMAGE_SIZE],
-            format_func=lambda s: f"{s}x{s}", key=KEY_IMAGE_SIZE, bind="query-params",
+            format_func=_size, key=KEY_IMAGE_SIZE, bind="query-params",
             help="Images are resized to this square before analysis (the notebook: 100x100).")
         st.toggle("Colour", value=_DEFAULTS[KEY_COLOR], key=KEY_COLOR, bind="query-params",
                   help="Analyse RGB pixels instead of the notebook's grayscale.")
         st.slider(
             "Random seed", 0, SEED_MAX, _DEFAULTS[KEY_RANDOM_STATE], key=KEY_RANDOM_STATE, bind="query-params",
             help=f"Seed of the algorithms: k-means, t-SNE, UMAP, mixtures (0 to {SEED_MAX}).")
-    if fixed:
-        # The widgets exist now: setting the values once more makes Streamlit
-        # write them to the URL, so the link shows what the page uses.
-        st.session_state[_PENDING_KEY] = fixed
-        st.rerun()
     return _settings()
