@@ -9,6 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ui import state
+from ui.text import plain
 
 st.set_page_config(
     page_title="Fashion Product Images explorer",
@@ -29,10 +30,12 @@ page = st.navigation(PAGES, position="sidebar")
 settings = state.sidebar()
 if settings is None:
     st.stop()
-try:
-    page.run()
-except Exception as exc:  # st.rerun / st.stop are BaseExceptions and pass through
-    st.error(f"This page could not be drawn: {exc}\n\nTry other settings in the sidebar; if the "
-             "problem stays, the details below say where it happened.", icon=":material/error:")
-    with st.expander("Details"):
-        st.exception(exc)
+with state.frame():
+    try:
+        page.run()
+    except Exception as exc:  # st.rerun / st.stop are BaseExceptions and pass through
+        st.error(f"This page could not be drawn: {plain(exc)}\n\nTry other settings in the "
+                 "sidebar; if the problem stays, the details below say where it happened.",
+                 icon=":material/error:")
+        with st.expander("Details"):
+            st.exception(exc)

@@ -25,21 +25,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+from bench.browser import CHROMIUM_ARGS, Server, chromium_path, wait_idle  # noqa: E402
+
 PAGES = ["pages/overview.py", "pages/pca.py", "pages/embeddings.py", "pages/clustering.py",
          "pages/mixture.py", "pages/classifier.py"]
 
@@ -87,48 +83,6 @@ def bench_page_switch(fraction: float, repeats: int) -> dict:
 # ----------------------------------------------------------------------------
 # Hover latency (browser)
 # ----------------------------------------------------------------------------
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _start_server(env: dict, log_path: Path):
-    port = _free_port()
-    log = open(log_path, "wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true",
-         "--server.fileWatcherType", "none"],
-        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
-                return proc, url, log
-        except OSError:
-            if proc.poll() is not None:
-                break
-            time.sleep(0.3)
-    proc.kill()
-    raise SystemExit(f"streamlit did not start; see {log_path}")
-
-
-def _wait_idle(page, quiet_s: float = 2.0, timeout_s: float = 1800) -> None:
-    """Wait until the app has shown no "running" indicator for ``quiet_s``."""
-    deadline, since = time.monotonic() + timeout_s, None
-    while time.monotonic() < deadline:
-        busy = page.evaluate("() => !!document.querySelector(\"[data-testid='stStatusWidget']\")")
-        if busy:
-            since = None
-        elif since is None:
-            since = time.monotonic()
-        elif time.monotonic() - since >= quiet_s:
-            return
-        time.sleep(0.25)
-
-
 _POINT_JS = """(k) => {
     const gd = document.querySelector('.fhs-plot');
     const fl = gd._fullLayout, r = gd.getBoundingClientRect();
@@ -153,18 +107,18 @@ def bench_hover(url: str, fraction: float, hovers: int, shots: Path | None,
                 page_path: str = "embeddings?emb_method=PCA") -> dict:
     from playwright.sync_api import sync_playwright
 
-    chromium = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
+    chromium = chromium_path()
+    if chromium is None:
+        raise SystemExit("chromium is not installed (apt-get install chromium, or set CHROMIUM_PATH)")
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1100})
         page.set_default_timeout(1_800_000)
         t0 = time.perf_counter()
-        page.goto(f"{url}/")  # the frame must run once before pages are opened by URL
-        page.wait_for_selector("[data-testid='stSidebar']")
         sep = "&" if "?" in page_path else "?"
         page.goto(f"{url}/{page_path}{sep}fraction={fraction:.0%}".replace("%", "%25"))
         page.wait_for_selector(".fhs-root[data-ready='1']")
-        _wait_idle(page)
+        wait_idle(page, timeout_s=1800, quiet_s=2.0)
         page.wait_for_selector(".fhs-root[data-ready='1']")
         first_draw = time.perf_counter() - t0
         n_points = page.evaluate("() => document.querySelector('.fhs-plot')._fullData"
@@ -230,17 +184,9 @@ def main(argv=None) -> int:
         summary["page_switch_s"] = bench_page_switch(args.fraction, args.repeats)
     if not args.skip_hover:
         with tempfile.TemporaryDirectory() as tmp:
-            proc, url, log = _start_server(dict(os.environ), Path(tmp) / "streamlit.log")
-            try:
-                summary["hover"] = bench_hover(url, args.fraction, args.hovers,
+            with Server(dict(os.environ), Path(tmp) / "streamlit.log") as server:
+                summary["hover"] = bench_hover(server.url, args.fraction, args.hovers,
                                                REPO / "artifacts" / "screenshots", args.page)
-            finally:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                log.close()
     print(json.dumps(summary))
     return 0
 

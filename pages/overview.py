@@ -7,6 +7,7 @@ import streamlit as st
 
 from core import config, figures, summary
 from ui import progress, state
+from ui.text import plain
 
 settings = state.current()
 ds, sub = settings.dataset, settings.sub
@@ -21,7 +22,7 @@ if ds.is_demo:
         "(or run `python -m core download`) to explore the real catalogue.",
         icon=":material/science:")
 else:
-    st.success(f"**Data:** {ds.describe()}", icon=":material/folder_open:")
+    st.success(f"**Data:** {plain(ds.describe())}", icon=":material/folder_open:")
 st.markdown(
     f"**Source:** [{config.DATASET_SOURCE}]({config.DATASET_URL}) · **Licence:** {config.DATASET_LICENSE}")
 
@@ -84,4 +85,5 @@ for name in config.CATEGORIES:
     st.markdown(f"**{name}** · {len(rows):,} in the subsample")
     cols = st.columns(per_row)
     for col, (_, row) in zip(cols, pick.iterrows()):
-        col.image(str(ds.image_path(row["id"])), caption=str(row["articleType"]), width="stretch")
+        col.image(str(ds.image_path(row["id"])), caption=plain(row["articleType"]),
+                  width="stretch")

@@ -17,11 +17,16 @@ import streamlit as st
 from core import figures, similarity
 from ui import progress, thumbs
 from ui.scatter import hover_scatter
+from ui.text import plain
 
 #: Columns searched by the highlight filter.
 SEARCH_COLUMNS = ("masterCategory", "subCategory", "articleType", "productDisplayName")
 #: Products shown in the selection gallery (the breakdown counts them all).
 GALLERY_MAX = 40
+#: Products shown beside a pinned one.
+N_SIMILAR = 8
+#: Longest highlight query (a longer one in a link is cut to this).
+QUERY_MAX = 100
 _DETAIL_FIELDS = ("id", "productDisplayName", "gender", "masterCategory", "subCategory",
                   "articleType", "baseColour", "season", "year", "usage")
 
@@ -56,12 +61,13 @@ def _text(value) -> str:
 
 
 def _gallery(sub, ids, *, width: int = 90, captions=None, n_cols: int = 8) -> None:
+    """Thumbnails of products with captions (plain text: product names come from a CSV)."""
     paths, caps = [], []
     for i, pid in enumerate(ids):
         path = thumbs.thumb_path(sub.dataset, pid)
         if path.is_file():
             paths.append(str(path))
-            caps.append(captions[i] if captions is not None else str(pid))
+            caps.append(plain(captions[i]) if captions is not None else str(pid))
     if not paths:
         st.caption("No images for these products.")
         return
@@ -90,7 +96,7 @@ def _selection(sub, frame: pd.DataFrame, ids: list[int], key: str) -> None:
 
 def _detail(sub, frame: pd.DataFrame, pid: int, key: str, random_state: int) -> None:
     row = frame[frame["id"] == pid]
-    st.markdown("**Pinned product**")
+    st.markdown(f"**Pinned product** · id {int(pid)}")
     if st.button("Unpin", key=f"{key}_unpin", icon=":material/close:"):
         st.session_state.pop(f"{key}_pinned", None)
         st.rerun()
@@ -108,9 +114,9 @@ def _detail(sub, frame: pd.DataFrame, pid: int, key: str, random_state: int) -> 
     st.markdown("**Most similar products** (nearest in the first 50 PCA components of the pixels)")
     try:
         with st.spinner("Finding similar products..."):
-            near = similarity.nearest(sub, int(pid), 8, random_state=random_state)
+            near = similarity.nearest(sub, int(pid), N_SIMILAR, random_state=random_state)
     except Exception as exc:  # the card must not take the page down
-        st.caption(f"Similar products are unavailable: {exc}")
+        st.caption(f"Similar products are unavailable: {plain(exc)}")
         return
     names = frame.set_index("id").reindex(near["id"])["productDisplayName"].astype(str)
     _gallery(sub, near["id"].tolist(), n_cols=4, width=90,
@@ -157,11 +163,12 @@ def explore_scatter(sub, coords, frame: pd.DataFrame, *, key: str, title: Option
     c1, c2 = st.columns([1, 2])
     colour = c1.selectbox("Colour by", options, index=options.index(default), key=ckey,
                           bind="query-params")
-    query = c2.text_input("Highlight", key=qkey, bind="query-params",
+    query = c2.text_input("Highlight", key=qkey, bind="query-params", max_chars=QUERY_MAX,
                           placeholder="a category, article type or name, e.g. Watches, Shoes, Puma")
+    query = (query or "")[:QUERY_MAX]
     mask = match(frame, query)
     if query and not mask.any():
-        c2.caption(f"No product matches {query!r}.")
+        c2.caption(f"No product matches “{plain(query)}”.")
     elif query:
         c2.caption(f"{int(mask.sum()):,} products match, ringed in black.")
 

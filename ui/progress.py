@@ -165,8 +165,3 @@ def _remember(key: tuple, value: Any) -> None:
         while len(mem) > _MEMORY_ENTRIES:
             mem.popitem(last=False)
 
-
-def clear_memory() -> None:
-    """Forget the in-memory layer (the disk cache is untouched)."""
-    with _memory_lock:
-        _memory().clear()

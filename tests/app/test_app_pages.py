@@ -71,10 +71,10 @@ def test_frame_shows_demo_banner_and_settings(at):
     assert not at.exception
     assert any("Demo set: synthetic images" in w.value for w in at.sidebar.warning)
     assert at.sidebar.select_slider(key="fraction").value == 0.1
-    assert at.sidebar.number_input(key="sample_seed").value == 42
+    assert at.sidebar.slider(key="sample_seed").value == 42
     assert at.sidebar.select_slider(key="image_size").value == 100
     assert at.sidebar.toggle(key="color").value is False
-    assert at.sidebar.number_input(key="random_state").value == 42
+    assert at.sidebar.slider(key="random_state").value == 42
 
 
 def test_settings_persist_across_pages_and_drive_the_subsample(at):

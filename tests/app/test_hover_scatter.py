@@ -6,7 +6,6 @@ checked on a tiny generated dataset with every kind of image file.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest

@@ -11,41 +11,36 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from bench.browser import CHROMIUM_ARGS, REPO, Server, chromium_path, wait_idle
+
+__all__ = ["CHROMIUM_ARGS", "PAGES", "exceptions", "screenshot", "wait_idle"]
+
 SCREENSHOTS = REPO / "artifacts" / "screenshots"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 #: Page paths of the app (st.navigation names them after the files).
 PAGES = {"Overview": "", "PCA": "pca", "Embeddings": "embeddings", "Clustering": "clustering",
          "Gaussian mixture": "mixture", "Classifier": "classifier"}
 
 
-def chromium_path() -> str | None:
-    path = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
-    return path if Path(path).is_file() else None
+def _server_env(cache: Path) -> dict:
+    env = dict(os.environ)
+    env.pop("FASHION_DATA_DIR", None)
+    env["FASHION_CACHE_DIR"] = os.environ.get("FASHION_E2E_CACHE") or str(cache)
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _healthy(url: str) -> bool:
+def _start(folder: Path, cache: Path) -> Server:
+    if chromium_path() is None:
+        pytest.skip("chromium is not installed (apt-get install chromium, or set CHROMIUM_PATH)")
+    pytest.importorskip("playwright.sync_api", reason="playwright (Python) is not installed")
     try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-            return r.status == 200
-    except OSError:
-        return False
+        return Server(_server_env(cache), folder / "streamlit.log", timeout_s=90)
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
 
 
 @pytest.fixture(scope="session")
@@ -55,44 +50,30 @@ def app_server(tmp_path_factory, shared_cache):
     The server uses the session's shared cache folder, so pages the AppTest
     tier computed earlier in the same run come back warm.
     """
-    if chromium_path() is None:
-        pytest.skip("chromium is not installed (apt-get install chromium, or set CHROMIUM_PATH)")
-    pytest.importorskip("playwright.sync_api", reason="playwright (Python) is not installed")
-    folder = tmp_path_factory.mktemp("e2e")
-    env = dict(os.environ)
-    env.pop("FASHION_DATA_DIR", None)
-    env["FASHION_CACHE_DIR"] = os.environ.get("FASHION_E2E_CACHE") or str(shared_cache)
-    env["PYTHONUNBUFFERED"] = "1"
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    log_path = folder / "streamlit.log"
-    log = open(log_path, "wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true",
-         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 90
-    while not _healthy(url):
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            log.close()
-            pytest.fail(f"streamlit did not start; its log:\n{log_path.read_text(errors='replace')[-4000:]}")
-        time.sleep(0.3)
-    yield url
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
-    (SCREENSHOTS.parent).mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(log_path, SCREENSHOTS.parent / "streamlit.log")
+    server = _start(tmp_path_factory.mktemp("e2e"), shared_cache)
+    yield server.url
+    server.stop()
+    SCREENSHOTS.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(server.log_path, SCREENSHOTS.parent / "streamlit.log")
+
+
+@pytest.fixture
+def fresh_server(tmp_path, shared_cache):
+    """Base URL of a server that no browser has visited yet (started for this test only).
+
+    For what only a new server shows: Streamlit's old multipage mode claims a
+    folder named ``pages/`` until some session has called ``st.navigation``.
+    """
+    server = _start(tmp_path, shared_cache)
+    yield server.url
+    server.stop()
 
 
 @pytest.fixture(scope="session")
-def browser(app_server):
+def browser():
+    if chromium_path() is None:
+        pytest.skip("chromium is not installed (apt-get install chromium, or set CHROMIUM_PATH)")
+    pytest.importorskip("playwright.sync_api", reason="playwright (Python) is not installed")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -112,25 +93,6 @@ def page(browser):
     tab.page_errors = errors
     yield tab
     context.close()
-
-
-def wait_idle(page, timeout_s: float = 240.0, quiet_s: float = 1.5) -> None:
-    """Wait until the script has finished running (no status widget for ``quiet_s``)."""
-    deadline = time.monotonic() + timeout_s
-    quiet_since = None
-    page.wait_for_selector("[data-testid='stApp']", timeout=timeout_s * 1000)
-    while time.monotonic() < deadline:
-        running = page.evaluate(
-            "() => !!document.querySelector(\"[data-testid='stStatusWidget']\") || "
-            "!!document.querySelector(\"[data-testid='stSkeleton']\")")
-        if running:
-            quiet_since = None
-        elif quiet_since is None:
-            quiet_since = time.monotonic()
-        elif time.monotonic() - quiet_since >= quiet_s:
-            return
-        time.sleep(0.25)
-    raise AssertionError(f"the app was still running after {timeout_s:.0f} s")
 
 
 def screenshot(page, name: str) -> Path:

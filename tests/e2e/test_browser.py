@@ -1,7 +1,9 @@
 """Browser tests: every page renders, hover shows a thumbnail, a box selection shows a gallery."""
 from __future__ import annotations
 
+import re
 import time
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -12,21 +14,36 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 PLACEHOLDER = "This page is being written."
 
 
-def test_a_shared_link_opens_with_the_frame(page, app_server):
-    """First visit of a fresh server, straight to a page's URL (a link someone shared).
+def _slider_value(page, label: str) -> str:
+    slider = page.locator(f"[data-testid='stSidebar'] [role='slider'][aria-label='{label}'], "
+                          f"[data-testid='stSidebar'] input[type='range'][aria-label='{label}']").first
+    return slider.get_attribute("aria-valuetext") or slider.get_attribute("value")
 
-    Runs first on purpose: Streamlit runs pages found in a ``pages/`` folder on
-    their own, without ``app.py``, until some session has opened the app's
-    root, so a shared link must not depend on that.
+
+def test_a_shared_link_opens_its_page_on_a_fresh_server(page, fresh_server):
+    """First visit of a new server, straight to a page's URL with settings (a shared link).
+
+    Streamlit runs pages found in a ``pages/`` folder on their own, without
+    ``app.py``, until some session has called ``st.navigation``; the link must
+    still open the PCA page inside the frame, with the link's settings, and a
+    seed out of range is clamped and leaves the URL.
     """
-    page.goto(f"{app_server}/pca?n_components=5")
+    page.goto(f"{fresh_server}/pca?fraction=0.05&sample_seed=2147483647&image_size=50")
     wait_idle(page)
     screenshot(page, "shared-link-pca")
+    assert exceptions(page) == []
+    assert page.locator("h1").first.inner_text().strip() == "Principal component analysis"
     sidebar = page.locator("[data-testid='stSidebar']").inner_text()
     assert "Subsample" in sidebar and "Overview" in sidebar, (
         "a page opened from its URL on a fresh server shows no shared settings or page names: "
-        "app.py did not run for it (Streamlit's old multipage mode, triggered by a folder named "
-        f"pages/ beside app.py). Sidebar: {sidebar[:200]!r}")
+        f"app.py did not run for it. Sidebar: {sidebar[:200]!r}")
+    assert _slider_value(page, "Subsample") == "5%"
+    assert _slider_value(page, "Image size") == "50x50"
+    assert _slider_value(page, "Subsample seed") == "99"
+    # Values the widgets do not offer leave the URL; the page uses the clamped ones.
+    assert urlsplit(page.url).path == "/pca"
+    query = parse_qs(urlsplit(page.url).query)
+    assert "2147483647" not in page.url and query.get("fraction", ["5%"]) == ["5%"], page.url
 
 
 @pytest.mark.parametrize("title,path", list(PAGES.items()), ids=list(PAGES.values()))
@@ -116,9 +133,18 @@ def test_click_pins_detail_card(page, app_server):
     page.mouse.move(pos["x"], pos["y"])
     time.sleep(0.3)
     page.mouse.click(pos["x"], pos["y"])
-    page.get_by_text("Most similar products").wait_for(timeout=60_000)
+    # The card and its heading are drawn before the neighbours are computed:
+    # wait for the neighbour gallery itself.
+    similar = page.locator("[data-testid='stMain']").get_by_text(re.compile(r"\(d=\d+\)$"))
+    deadline = time.monotonic() + 120
+    while similar.count() < 8 and time.monotonic() < deadline:
+        assert "Similar products are unavailable" not in page.locator(
+            "[data-testid='stMain']").inner_text()
+        time.sleep(0.5)
     wait_idle(page)
-    assert page.get_by_text("Pinned product").is_visible()
+    pinned = page.get_by_text(re.compile(r"Pinned product · id \d+")).first.inner_text()
+    assert int(pinned.rsplit("id", 1)[1]) == pos["id"], "the card pins another product than the clicked one"
+    assert similar.count() == 8, f"the neighbour gallery shows {similar.count()} products, not 8"
     screenshot(page, "pinned-card")
     assert exceptions(page) == []
 

@@ -23,7 +23,6 @@ import shutil
 import tempfile
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import plotly
 import plotly.graph_objects as go
@@ -32,6 +31,7 @@ import streamlit as st
 from core import figures
 from core.dataset import Dataset
 from ui import thumbs
+from ui.text import plain
 
 _HERE = Path(__file__).resolve().parent
 VENDOR_DIR = thumbs.STATIC_DIR / "vendor"
@@ -144,7 +144,7 @@ def hover_scatter(fig: go.Figure, frame: pd.DataFrame, dataset: Dataset, *, key:
         data = payload(fig, frame, dataset, height=height, uirevision=key, fields=fields)
     except OSError as exc:
         st.error(f"The scatter needs to write files under {thumbs.STATIC_DIR.name}/ beside app.py "
-                 f"(thumbnails and the local copy of plotly.js) and could not: {exc}. Make that "
+                 f"(thumbnails and the local copy of plotly.js) and could not: {plain(exc)}. Make that "
                  "folder writable by the user running the app, then reload.")
         st.plotly_chart(fig, key=f"{key}_fallback")
         return {"selected_ids": [], "clicked_id": None}
