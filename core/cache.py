@@ -172,10 +172,7 @@ def _writes_paused(path: Path) -> bool:
 def degraded(directory: Optional[os.PathLike | str] = None) -> Optional[str]:
     """Why the cache does not store results right now, or None when it does.
 
-    Parameters
-    ----------
-    directory : path-like, optional
-        Cache folder; see :func:`core.config.cache_dir`.
+    ``directory`` is the cache folder, as for :func:`get_cache`.
 
     Returns
     -------

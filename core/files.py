@@ -108,6 +108,14 @@ def atomic_write_bytes(path: os.PathLike | str, data: bytes) -> Path:
     return path
 
 
+def _entries(folder: Path) -> list[Path]:
+    """The folder's entries in name order; none when it does not exist."""
+    try:
+        return sorted(folder.iterdir())
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
 def _age_s(path: Path, now: float) -> Optional[float]:
     try:
         return now - path.lstat().st_mtime
@@ -139,14 +147,9 @@ def prune_temporaries(
     list of str
         Names removed.
     """
-    folder = Path(folder)
     now = time.time()
     removed = []
-    try:
-        entries = list(folder.iterdir())
-    except (FileNotFoundError, NotADirectoryError):
-        return removed
-    for path in entries:
+    for path in _entries(Path(folder)):
         if not match(path.name):
             continue
         age = _age_s(path, now)
@@ -185,15 +188,10 @@ def prune_folders(
     list of str
         Names of the folders removed.
     """
-    parent = Path(parent)
     keep = set(keep)
     now = time.time()
     removed = []
-    try:
-        entries = sorted(parent.iterdir())
-    except (FileNotFoundError, NotADirectoryError):
-        return removed
-    for path in entries:
+    for path in _entries(Path(parent)):
         if path.name in keep or path.is_symlink() or not path.is_dir():
             continue
         age = _age_s(path, now)

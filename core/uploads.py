@@ -383,12 +383,7 @@ def check_bytes(data: bytes, name: str = "image") -> tuple[str, tuple[int, int]]
     declared pixel size against the format's limit (:func:`pixel_limit`)
     and :data:`MAX_ASPECT`. Nothing is decoded.
 
-    Parameters
-    ----------
-    data : bytes
-        The file's content.
-    name : str
-        Its name, for messages.
+    ``data`` is the file's content and ``name`` its name, for messages.
 
     Returns
     -------

@@ -5,6 +5,7 @@ import pytest
 
 from core.subsample import Subsample
 from core.dataset import open_dataset
+from core import styles
 from make_data import make_dataset
 
 
@@ -20,3 +21,19 @@ def tiny_dataset(tmp_path_factory):
 def tiny_sub(tiny_dataset):
     """Every product of :func:`tiny_dataset`, as 12x12 grayscale features."""
     return Subsample(open_dataset(tiny_dataset), fraction=1.0, image_size=12)
+
+
+@pytest.fixture(scope="module")
+def damaged(tmp_path_factory):
+    """A generated dataset with every defect ``make_data`` knows, and the counts expected."""
+    folder = tmp_path_factory.mktemp("damaged")
+    expected = make_dataset(folder)
+    return folder, expected
+
+
+@pytest.fixture
+def read(damaged):
+    """:func:`core.styles.read_styles` of :func:`damaged`: frame, report, expected counts."""
+    folder, expected = damaged
+    df, report = styles.read_styles(folder / "styles.csv")
+    return df, report, expected

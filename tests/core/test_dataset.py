@@ -11,20 +11,6 @@ from core import config, dataset, styles
 from make_data import HEADER, make_dataset
 
 
-@pytest.fixture(scope="module")
-def damaged(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("damaged")
-    expected = make_dataset(folder)
-    return folder, expected
-
-
-@pytest.fixture
-def read(damaged):
-    folder, expected = damaged
-    df, report = styles.read_styles(folder / "styles.csv")
-    return df, report, expected
-
-
 def test_open_dataset_one_level_down(tmp_path):
     make_dataset(tmp_path / "archive" / "myntradataset", n_good=3, damaged=False)
     ds = dataset.open_dataset(tmp_path / "archive")

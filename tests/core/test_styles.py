@@ -10,20 +10,6 @@ from core import config, dataset, styles
 from make_data import HEADER, make_dataset
 
 
-@pytest.fixture(scope="module")
-def damaged(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("damaged")
-    expected = make_dataset(folder)
-    return folder, expected
-
-
-@pytest.fixture
-def read(damaged):
-    folder, expected = damaged
-    df, report = styles.read_styles(folder / "styles.csv")
-    return df, report, expected
-
-
 def test_rows_read_and_kept(read):
     df, report, exp = read
     assert report.rows_read == exp["rows_read"]

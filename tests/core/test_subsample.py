@@ -9,20 +9,6 @@ from core import config, dataset, images, styles, subsample
 from make_data import make_dataset
 
 
-@pytest.fixture(scope="module")
-def damaged(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("damaged")
-    expected = make_dataset(folder)
-    return folder, expected
-
-
-@pytest.fixture
-def read(damaged):
-    folder, expected = damaged
-    df, report = styles.read_styles(folder / "styles.csv")
-    return df, report, expected
-
-
 def test_subsample_follows_the_notebook(damaged):
     folder, exp = damaged
     ds = dataset.open_dataset(folder)

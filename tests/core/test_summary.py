@@ -2,24 +2,8 @@
 from __future__ import annotations
 
 
-import pytest
 
-from core import config, dataset, styles, summary
-from make_data import make_dataset
-
-
-@pytest.fixture(scope="module")
-def damaged(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("damaged")
-    expected = make_dataset(folder)
-    return folder, expected
-
-
-@pytest.fixture
-def read(damaged):
-    folder, expected = damaged
-    df, report = styles.read_styles(folder / "styles.csv")
-    return df, report, expected
+from core import config, dataset, summary
 
 
 def test_dataset_info_reports_everything(damaged):
