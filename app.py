@@ -6,10 +6,21 @@ Run with ``streamlit run app.py``. The dataset is server configuration:
 """
 from __future__ import annotations
 
+import logging
+
 import streamlit as st
 
+from core import admission, cache, uploads
+from core.cache import WaitCancelled
+from core.classifier import TrainingNotAllowed
+from core.dataset import DatasetError
 from ui import state
 from ui.text import plain
+
+logger = logging.getLogger("fashion")
+#: Errors whose message is meant for the person at the page.
+USER_ERRORS = (admission.OverBudget, admission.Cancelled, WaitCancelled, TrainingNotAllowed,
+               uploads.UploadError, DatasetError)
 
 st.set_page_config(
     page_title="Fashion Product Images explorer",
@@ -30,12 +41,16 @@ page = st.navigation(PAGES, position="sidebar")
 settings = state.sidebar()
 if settings is None:
     st.stop()
+storage = cache.degraded()
+if storage:  # full disk or read-only storage: results are computed but not kept
+    st.warning(plain(storage), icon=":material/storage:")
 with state.frame():
     try:
         page.run()
-    except Exception as exc:  # st.rerun / st.stop are BaseExceptions and pass through
-        st.error(f"This page could not be drawn: {plain(exc)}\n\nTry other settings in the "
-                 "sidebar; if the problem stays, the details below say where it happened.",
-                 icon=":material/error:")
-        with st.expander("Details"):
-            st.exception(exc)
+    except USER_ERRORS as exc:  # written for people: what was asked, and what to change
+        st.error(plain(exc), icon=":material/error:")
+    except Exception:  # st.rerun / st.stop are BaseExceptions and pass through
+        # Viewers get a plain sentence; the traceback (with server paths) goes to the log.
+        logger.exception("page %s failed", page.title)
+        st.error("This page could not be drawn. Try other settings in the sidebar; if the problem "
+                 "stays, the server's log says where it happened.", icon=":material/error:")

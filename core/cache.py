@@ -60,7 +60,7 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
-from . import config, files
+from . import admission, config, files
 from .progress import ProgressFn, report
 
 logger = logging.getLogger(__name__)
@@ -733,8 +733,16 @@ def _after_store(cache, path: Path) -> None:
         logger.warning("could not enforce the cache size limit at %s: %s", path, exc)
 
 
-def memoize(name: str, version: int) -> Callable[[Callable], Callable]:
+def memoize(name: str, version: int, *,
+            admit: Optional[Callable[..., tuple[str, int, str]]] = None) -> Callable[[Callable], Callable]:
     """Decorator: cache a function's result on disk under ``name`` and ``version``.
+
+    With ``admit``, a miss is heavy work: ``admit(*args, **kwargs)`` (the
+    call's own arguments) returns ``(what, bytes_needed, advice)`` and the
+    computation runs inside :func:`core.admission.heavy` — refused at once
+    when it alone would not fit the server's memory budget, else queued
+    first come, first served behind the heavy work already running, with its
+    place in the queue told to the ``progress`` argument. A hit never queues.
 
     The key holds every bound argument (defaults applied, so ``f(x)`` and
     ``f(x, n=50)`` share an entry when 50 is the default) except progress
@@ -761,10 +769,18 @@ def memoize(name: str, version: int) -> Callable[[Callable], Callable]:
         def _key(*args, **kwargs) -> tuple:
             return _bind(args, kwargs)[0]
 
+        def _heavy(args, kwargs, progress):
+            what, bytes_needed, advice = admit(*args, **kwargs)
+            with admission.heavy(what, bytes_needed=int(bytes_needed), advice=advice,
+                                 progress=progress):
+                return func(*args, **kwargs)
+
         @functools.wraps(func)
         def wrapper(*args, **kwargs):
             key, progress = _bind(args, kwargs)
-            return get_or_compute(key, lambda: func(*args, **kwargs), progress=progress)
+            if admit is None:
+                return get_or_compute(key, lambda: func(*args, **kwargs), progress=progress)
+            return get_or_compute(key, lambda: _heavy(args, kwargs, progress), progress=progress)
 
         def is_cached(*args, **kwargs) -> bool:
             try:

@@ -28,7 +28,7 @@ from typing import Optional
 
 import numpy as np
 
-from . import cache, config, pca
+from . import admission, cache, config, pca
 from .neighbors import pairwise_distances
 from .progress import ProgressFn, report, scaled
 
@@ -598,7 +598,15 @@ def evaluate_subsample(sub, coords: np.ndarray, progress: Optional[ProgressFn] =
 # ----------------------------------------------------------------------------
 # Subsample level: cached
 # ----------------------------------------------------------------------------
-@cache.memoize("manifold.embed", version=1)
+def _admit_embed(sub, method: str, params: tuple, *args, **kwargs) -> tuple[str, int, str]:
+    """What a cold embedding costs, for :mod:`core.admission`."""
+    n = len(sub.ids)
+    dims = dict(params).get("n_input_dims") or 2
+    return (f"{DISPLAY_NAMES[method]} of {n:,} images", admission.embedding_bytes(n, int(dims), method),
+            "Choose a smaller sample fraction in the sidebar.")
+
+
+@cache.memoize("manifold.embed", version=1, admit=_admit_embed)
 def _embed(sub, method: str, params: tuple, random_state: int, progress=None) -> Embedding:
     p = dict(params)
     t0 = time.perf_counter()

@@ -33,7 +33,7 @@ from typing import Optional
 
 import numpy as np
 
-from . import cache, config, images, pca, spaces
+from . import admission, cache, config, images, pca, spaces
 from .neighbors import kneighbors
 from .progress import ProgressFn, report, scaled
 
@@ -250,7 +250,26 @@ def nearest_real_distance(generated: np.ndarray, real: np.ndarray, normalize: bo
 # ----------------------------------------------------------------------------
 # Cached results for a subsample
 # ----------------------------------------------------------------------------
-@cache.memoize("mixture.bic_sweep", version=1)
+def _cost(what: str, sub, dims: int, n_components: int) -> tuple[str, int, str]:
+    n = len(sub.ids)
+    return (f"{what} on {n:,} images", admission.mixture_bytes(n, int(dims), int(n_components)),
+            "Choose a smaller sample fraction in the sidebar.")
+
+
+def _admit_sweep(sub, space=spaces.DEFAULT_SPACE, n_range=DEFAULT_N_RANGE, *args, **kwargs):
+    return _cost("Gaussian mixture BIC sweep", sub, spaces.space_dims(space), n_range[1])
+
+
+def _admit_model(sub, n_components, space, *args, **kwargs):
+    return _cost("Gaussian mixture fit", sub, spaces.space_dims(space), n_components)
+
+
+def _admit_sampling(sub, route, n_components, pca_dims, *args, **kwargs):
+    dims = 2 if route == "2d" else pca_dims
+    return _cost("Gaussian mixture for sampling", sub, dims, n_components or max(SAMPLE_COUNTS))
+
+
+@cache.memoize("mixture.bic_sweep", version=1, admit=_admit_sweep)
 def bic_sweep(sub, space: str = spaces.DEFAULT_SPACE, n_range=DEFAULT_N_RANGE,
               random_state: int = config.DEFAULT_RANDOM_STATE,
               progress: Optional[ProgressFn] = None) -> dict:
@@ -262,7 +281,7 @@ def bic_sweep(sub, space: str = spaces.DEFAULT_SPACE, n_range=DEFAULT_N_RANGE,
     return spaces.sweep_in_space(bic_curve, sub, space, n_range, random_state, progress)
 
 
-@cache.memoize("mixture.model", version=1)
+@cache.memoize("mixture.model", version=1, admit=_admit_model)
 def _model(sub, n_components: int, space: str, random_state: int, progress=None):
     return fit_gmm(spaces.space_matrix(sub, space, random_state, progress), n_components, random_state)
 
@@ -295,7 +314,7 @@ def density_grid(sub, n_components: int, space: str = spaces.DEFAULT_SPACE, grid
     return density_on_grid(_model(sub, int(n_components), space, random_state), X, grid)
 
 
-@cache.memoize("mixture.sampling_model", version=1)
+@cache.memoize("mixture.sampling_model", version=1, admit=_admit_sampling)
 def _sampling_model(sub, route: str, n_components: Optional[int], pca_dims: int, random_state: int,
                     progress=None) -> dict:
     """The chosen mixture of a sampling route: ``model``, ``n_components``, ``bic``."""

@@ -37,7 +37,7 @@ from typing import Optional
 
 import numpy as np
 
-from . import cache, config, images
+from . import admission, cache, config, images
 from .progress import ProgressFn, report, scaled
 
 #: Share of the variance the pages and the CLI quote a component count for.
@@ -443,6 +443,7 @@ def _spectrum_dict(dec: Decomposition) -> dict:
         "total_variance": float(dec.total_variance),
         "method": dec.method,
         "seconds": float(dec.seconds),
+        "n_stored": int(dec.components_.shape[0]),
     }
 
 
@@ -456,7 +457,17 @@ def _array_name(kind: str) -> str:
     return f"pca.{kind}"
 
 
-@cache.memoize("pca.basis", version=1)
+def _admit_basis(sub, n_store: Optional[int] = None, *args, **kwargs) -> tuple[str, int, str]:
+    """What a cold decomposition of ``sub`` costs, for :mod:`core.admission`."""
+    n, side = len(sub.ids), int(sub.image_size)
+    d = side * side * (3 if sub.color else 1)
+    k = MAX_STORED_COMPONENTS if n_store is None else int(n_store)
+    kind = "colour" if sub.color else "grayscale"
+    return (f"PCA of {n:,} {kind} images at {side}x{side}", admission.pca_bytes(n, d, k),
+            "Choose a smaller sample fraction, a smaller image size or grayscale in the sidebar.")
+
+
+@cache.memoize("pca.basis", version=1, admit=_admit_basis)
 def _basis_meta(sub, n_store: Optional[int] = None,
                 random_state: int = config.DEFAULT_RANDOM_STATE, progress=None) -> dict:
     """Decompose ``sub``'s features once; big arrays go to memory-mapped files."""

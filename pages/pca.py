@@ -34,7 +34,7 @@ with right:
 
 # --- Reconstructions -----------------------------------------------------------
 st.subheader("Reconstructions")
-max_n = int(len(cumulative))
+max_n = int(spec["n_stored"])  # never more than the stored basis holds: no new decomposition
 n = st.slider("Components", 1, max_n, min(n95, max_n), key="n_components", bind="query-params",
               help="Reconstruct images from their first n principal components.")
 start = st.number_input("First product (row of the subsample)", 0, max(0, len(frame) - 10), 0, step=10,

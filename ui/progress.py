@@ -20,10 +20,31 @@ from typing import Any, Callable, Iterator
 import streamlit as st
 
 from core.progress import ProgressFn
+from ui.text import plain
 
 #: At most one widget update per this many seconds (a tight loop in core must
 #: not flood the browser with deltas).
 _MIN_INTERVAL_S = 0.1
+#: Session-state key: labels of the tasks this visitor cancelled.
+_CANCELLED = "_cancelled_tasks"
+
+
+def _cancel(label: str) -> None:
+    st.session_state.setdefault(_CANCELLED, set()).add(label)
+
+
+def _restart(label: str) -> None:
+    st.session_state.get(_CANCELLED, set()).discard(label)
+
+
+def _stop_if_cancelled(label: str) -> None:
+    """A task this visitor cancelled is not started again by the rerun that the click caused."""
+    if label not in st.session_state.get(_CANCELLED, ()):
+        return
+    st.info(f"{plain(label)}: cancelled.", icon=":material/cancel:")
+    st.button("Start it again", key=f"restart:{label}", on_click=_restart, args=(label,),
+              icon=":material/play_arrow:")
+    st.stop()
 
 
 @contextmanager
@@ -38,6 +59,10 @@ def task(label: str, *, keep: bool = False) -> Iterator[ProgressFn]:
         Leave a collapsed "done in N s" status after success instead of
         removing the box.
 
+    A Cancel button in the box stops the work (or its wait in the queue of
+    heavy computations, whose place is shown as the progress message), and the
+    page then offers to start it again instead of restarting it by itself.
+
     Yields
     ------
     callable
@@ -45,9 +70,16 @@ def task(label: str, *, keep: bool = False) -> Iterator[ProgressFn]:
         threads than the script's are ignored (Streamlit widgets can only be
         updated from the script thread).
     """
+    _stop_if_cancelled(label)
     holder = st.empty()
-    status = holder.status(label, expanded=True)
+    status = holder.status(plain(label), expanded=True)
     bar = status.progress(0.0, text="starting")
+    # Clicking ends this run at its next progress update (Streamlit interrupts a
+    # script for the rerun a click asks for), which also frees its place in the
+    # queue of heavy work; the flag keeps the rerun from starting it again.
+    status.button("Cancel", key=f"cancel:{label}:{time.monotonic_ns()}", on_click=_cancel,
+                  args=(label,), icon=":material/cancel:",
+                  help="Stop waiting for (or computing) this result.")
     owner = threading.get_ident()
     last = {"t": 0.0, "msg": None}
     t0 = time.perf_counter()

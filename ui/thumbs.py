@@ -17,7 +17,7 @@ from typing import Iterable
 
 import numpy as np
 
-from core import config
+from core import config, files, images
 from core.dataset import Dataset
 
 #: Folder Streamlit serves at ``app/static/`` (beside ``app.py``).
@@ -95,16 +95,34 @@ def ensure_thumbnails(dataset: Dataset, ids: Iterable[int], progress=None) -> in
     int
         Number of thumbnails that were missing before the call.
     """
-    from core import images
-
     todo = missing(dataset, ids)
     if not todo:
         return 0
     folder = thumbs_dir(dataset)
+    prune_old(dataset)
     images.export_thumbnails(dataset, todo, folder, progress=progress)
     with _lock:
         _known[dataset.fingerprint] = _existing(folder)
     return len(todo)
+
+
+_pruned: set[str] = set()
+
+
+def prune_old(dataset: Dataset) -> list[str]:
+    """Remove the thumbnail folders of other data (older fingerprints), once per process.
+
+    A folder modified within the last day is kept: another server process may
+    still serve the data it belongs to. Leftover temporary files of a crashed
+    export in the current folder go too.
+    """
+    with _lock:
+        if dataset.fingerprint in _pruned:
+            return []
+        _pruned.add(dataset.fingerprint)
+    removed = files.prune_folders(THUMBS_DIR, keep={dataset.fingerprint})
+    files.prune_temporaries(thumbs_dir(dataset))
+    return removed
 
 
 def forget() -> None:

@@ -197,3 +197,15 @@ def test_warm_pages_render(at):
     for page in pages:
         _open(at, page)
         assert titles(at) == first[page]
+
+
+def test_a_setting_over_the_memory_budget_is_refused_with_what_to_change(shared_cache, monkeypatch):
+    # The costliest link a visitor can share; a tiny budget stands in for a small server.
+    monkeypatch.setenv("FASHION_MEMORY_GB", "0.1")
+    at = _app(monkeypatch, fraction="1.0", color="true", image_size="100", sample_seed="7")
+    at.switch_page("pages/pca.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    messages = " ".join(e.value for e in at.error).replace("\\", "")  # shown as plain text
+    assert "PCA of" in messages and "colour images at 100x100" in messages
+    assert "FASHION_MEMORY_GB" in messages and "smaller sample fraction" in messages
+    assert "Traceback" not in messages

@@ -299,3 +299,24 @@ def test_cache_folder_resolution(tmp_path, monkeypatch):
     assert config.cache_dir() == (tmp_path / "env").resolve()
     monkeypatch.delenv(config.CACHE_ENV)
     assert config.cache_dir() == config.REPO_ROOT / "cache"
+
+
+def test_memoize_admit_queues_heavy_misses_and_refuses_what_never_fits(monkeypatch):
+    from core import admission
+
+    seen = []
+
+    def admit(x, progress=None):
+        return f"work on {x}", x * 2**30, "Ask for less."
+
+    @cache.memoize("test.heavy", version=1, admit=admit)
+    def work(x, progress=None):
+        seen.append(admission.status()["running"])
+        return x + 1
+
+    monkeypatch.setenv("FASHION_MEMORY_GB", "4")
+    assert work(1) == 2 and seen == [["work on 1"]]  # ran inside the gate
+    assert work(1) == 2 and len(seen) == 1  # a hit never queues
+    with pytest.raises(admission.OverBudget, match="work on 8 needs about 8.0 GB.*FASHION_MEMORY_GB.*Ask for less"):
+        work(8)
+    assert len(seen) == 1 and not work.is_cached(8)
