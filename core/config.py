@@ -50,6 +50,11 @@ STYLE_COLUMNS: tuple[str, ...] = (
     "productDisplayName",
 )
 
+#: Label columns of the Kaggle catalogue, the primary one first: what maps are
+#: coloured by and what the classifier tags a photo with.
+LABEL_COLUMNS: tuple[str, ...] = ("masterCategory", "subCategory", "articleType", "gender",
+                                  "baseColour")
+
 #: The notebook's defaults.
 DEFAULT_FRACTION = 0.1
 DEFAULT_SAMPLE_SEED = 42

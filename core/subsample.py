@@ -67,6 +67,16 @@ class Subsample:
     def ids(self) -> np.ndarray:
         return self.frame()["id"].to_numpy()
 
+    @property
+    def label_columns(self) -> tuple[str, ...]:
+        """The catalogue's label columns, the primary one (maps' colours, the classifier's answer) first."""
+        return config.LABEL_COLUMNS
+
+    @property
+    def categories(self) -> tuple[str, ...]:
+        """Values of the primary label column in label order: ``categories[labels()[i]]`` names row i."""
+        return config.CATEGORIES
+
     def labels(self) -> np.ndarray:
         """Labels by the fixed mapping of :data:`core.config.LABELS`."""
         return self.frame()["label"].to_numpy()
