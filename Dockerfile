@@ -1,9 +1,13 @@
-# Fashion catalogue explorer: the Streamlit app on a CPU.
+# Fashion catalogue explorer: the Streamlit app on a CPU, served to a team.
 #   docker build -t fashion-explorer .
+#   # once: train the classifier from the command line into the cache volume
+#   docker run --rm -v fashion-cache:/app/cache -v /path/to/fashion-small:/data:ro \
+#       -e FASHION_DATA_DIR=/data fashion-explorer python -m core train --fraction 1.0
+#   # then serve; visitors classify with that model but cannot start a training
 #   docker run -p 8501:8501 -v fashion-cache:/app/cache \
 #       -v /path/to/fashion-small:/data:ro -e FASHION_DATA_DIR=/data fashion-explorer
-# Without FASHION_DATA_DIR the app runs on its generated demo set.
-# FASHION_CACHE_GB caps the cache volume, in gigabytes (default 20).
+# Without FASHION_DATA_DIR the app runs on its generated demo set. The README's
+# "Running it for a team" section lists the settings (memory budget, cache size...).
 # An exact tag, so a rebuild gets the same Python and Debian release; bump it
 # (and the apt pin below) deliberately.
 FROM python:3.11.14-slim-bookworm
@@ -15,6 +19,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     TF_CPP_MIN_LOG_LEVEL=2 \
     FASHION_CACHE_DIR=/app/cache \
     FASHION_CACHE_GB=20 \
+    FASHION_ALLOW_TRAINING=0 \
     MPLCONFIGDIR=/tmp/matplotlib
 
 # libgomp1: OpenMP runtime for scikit-learn/openTSNE. Pinned to the version of
