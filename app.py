@@ -14,7 +14,7 @@ from core import admission, cache, uploads
 from core.cache import WaitCancelled
 from core.classifier import TrainingNotAllowed
 from core.dataset import DatasetError
-from ui import state
+from ui import navigation, state
 from ui.text import plain
 
 logger = logging.getLogger("fashion")
@@ -28,16 +28,7 @@ st.set_page_config(
     layout="wide",
 )
 
-PAGES = [
-    st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
-    st.Page("pages/pca.py", title="PCA", icon=":material/stacked_line_chart:"),
-    st.Page("pages/embeddings.py", title="Embeddings", icon=":material/scatter_plot:"),
-    st.Page("pages/clustering.py", title="Clustering", icon=":material/bubble_chart:"),
-    st.Page("pages/mixture.py", title="Gaussian mixture", icon=":material/blur_on:"),
-    st.Page("pages/classifier.py", title="Classifier", icon=":material/category:"),
-]
-
-page = st.navigation(PAGES, position="sidebar")
+page = st.navigation(navigation.pages(), position="sidebar")
 settings = state.sidebar()
 if settings is None:
     st.stop()

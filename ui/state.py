@@ -28,6 +28,7 @@ import streamlit as st
 from core import config
 from core.dataset import Dataset, DatasetError
 from core.subsample import Subsample
+from ui import navigation
 from ui.text import plain
 
 #: Subsample fractions offered in the sidebar (10% is the notebook's).
@@ -255,8 +256,7 @@ def _ensure_frame() -> None:
             "This page ran outside the app's frame twice: start the dashboard with "
             "`streamlit run app.py`, not a file under pages/.")
     st.session_state[_RETRY_KEY] = True
-    folder = config.REPO_ROOT / "pages"
-    st.navigation([st.Page(path) for path in sorted(folder.glob("*.py"))], position="hidden")
+    st.navigation(navigation.pages(), position="hidden")
     st.rerun()
 
 

@@ -44,6 +44,21 @@ def test_a_shared_link_opens_its_page_on_a_fresh_server(page, fresh_server):
     assert urlsplit(page.url).path == "/pca"
     query = parse_qs(urlsplit(page.url).query)
     assert "2147483647" not in page.url and query.get("fraction", ["5%"]) == ["5%"], page.url
+    assert "Page not found" not in page.locator("body").inner_text()
+
+
+def test_a_shared_link_to_the_last_page_on_a_fresh_server_finds_it(page, fresh_server):
+    """The first registration of the pages must give every page its own path.
+
+    A registration without the default page first made the last file in
+    ``pages/`` the default (served at the root), so its own link was "not found".
+    """
+    page.goto(f"{fresh_server}/classifier")
+    wait_idle(page)
+    assert exceptions(page) == []
+    assert "Page not found" not in page.locator("body").inner_text()
+    assert page.locator("h1").first.inner_text().strip() == "Classifier"
+    assert urlsplit(page.url).path == "/classifier"
 
 
 @pytest.mark.parametrize("title,path", list(PAGES.items()), ids=list(PAGES.values()))
