@@ -225,24 +225,7 @@ def _kill_all() -> None:
 # Memory of the server's process tree
 # ----------------------------------------------------------------------------
 def _tree_rss(pid: int) -> int:
-    """Resident bytes of ``pid`` and all its descendants (psutil, else /proc)."""
-    try:
-        import psutil
-    except ImportError:
-        psutil = None
-    if psutil is not None:
-        try:
-            root = psutil.Process(pid)
-            procs = [root] + root.children(recursive=True)
-        except psutil.Error:
-            return 0
-        total = 0
-        for p in procs:
-            try:
-                total += p.memory_info().rss
-            except psutil.Error:
-                pass
-        return total
+    """Resident bytes of ``pid`` and all its descendants, read from /proc (Linux)."""
     children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
