@@ -94,7 +94,10 @@ def cmd_info(args) -> int:
 
     progress = _progress_printer(args.json)
     info = dataset_info(_dataset(args, progress), progress=progress)
-    _emit(info, args.json, _print_info)
+    if args.command == "catalogue":  # ``catalogue check``: the description's view of the same figures
+        _emit(_check_result(str(args.data), info), args.json, _print_check)
+    else:
+        _emit(info, args.json, _print_info)
     return 0
 
 
@@ -142,19 +145,11 @@ def _print_info(info: dict) -> None:
         print(f"  {name}: {n:,}")
 
 
-def cmd_catalogue_check(args) -> int:
-    from .dataset import resolve_dataset
-    from .summary import dataset_info
-
-    progress = _progress_printer(args.json)
-    ds = resolve_dataset(args.folder, progress=progress, description=_description(args))
-    info = dataset_info(ds, progress=progress)
+def _check_result(folder: str, info: dict) -> dict:
+    """What ``catalogue check`` reports, from :func:`core.summary.dataset_info`."""
     im = info["images"]
-    result = {
-        "folder": str(args.folder),
-        **info["catalogue"],
-        "rows": info["rows"],
-        "clean_rows": info["clean_rows"],
+    return {
+        "folder": folder, **info["catalogue"], "rows": info["rows"], "clean_rows": info["clean_rows"],
         "images": {"found": im["files_found"], "readable": im["readable"], "missing": im["missing"],
                    "unreadable": im["unreadable"], "unreadable_files": im["unreadable_files"],
                    "without_row": im["files_without_row"]},
@@ -162,8 +157,6 @@ def cmd_catalogue_check(args) -> int:
         "classes": info["classes"]["clean_rows_with_image"],
         "usable_rows": info["clean_rows_with_image"],
     }
-    _emit(result, args.json, _print_check)
-    return 0
 
 
 def _print_check(r: dict) -> None:
@@ -393,10 +386,10 @@ def build_parser() -> argparse.ArgumentParser:
                          description="Print the columns and their roles, rows, images found, "
                                      "missing and unreadable, and label cardinalities. A "
                                      "description that does not fit exits 1 with what to fix.")
-    p.add_argument("folder", metavar="DIR", help="catalogue folder or table file")
+    p.add_argument("data", metavar="DIR", help="catalogue folder or table file")
     description_args(p)
     p.add_argument("--json", action="store_true", help="print JSON")
-    p.set_defaults(func=cmd_catalogue_check)
+    p.set_defaults(func=cmd_info)
     command("download", cmd_download, "fetch the real dataset from Kaggle (needs the network)",
             "Download paramaggarwal/fashion-product-images-small with kagglehub into the cache, "
             "where the app then finds it.", json_help=None)
