@@ -137,7 +137,7 @@ def _print_info(info: dict) -> None:
     nulls = {k: v for k, v in cl["nulls_before"].items() if v}
     print(f"cleaning: {cl['dropped_null']:,} row(s) with a null dropped"
           + (f" ({', '.join(f'{k} {v:,}' for k, v in nulls.items())})" if nulls else "")
-          + (f", {cl['dropped_unknown_category']:,} of unknown masterCategory"
+          + (f", {cl['dropped_unknown_category']:,} of an unknown primary label"
              if cl["dropped_unknown_category"] else "")
           + f"; {info['clean_rows']:,} clean rows, {info['clean_rows_with_image']:,} with an image")
     print("classes (clean rows with an image):")

@@ -56,5 +56,6 @@ def test_map_legend_reads_the_ten_digits(page, digits_server):
     page.wait_for_selector(".fhs-root[data-ready='1']")
     names = page.evaluate("() => document.querySelector('.fhs-plot')._fullData.map(t => t.name)")
     assert [n.split(" ")[0] for n in names] == [str(d) for d in range(10)], names
-    legend = page.locator(".fhs-plot .legendtext").all_inner_texts()
+    legend = page.evaluate("() => Array.from(document.querySelectorAll('.fhs-plot .legendtext'))"
+                           ".map(e => e.textContent)")
     assert [t.split(" ")[0] for t in legend] == [str(d) for d in range(10)], legend
