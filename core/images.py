@@ -55,7 +55,8 @@ PIL_FILTERS = {
 #: Resize filters accepted by :func:`decode`; ``"area"`` is OpenCV's INTER_AREA.
 RESAMPLE_FILTERS: tuple[str, ...] = (*PIL_FILTERS, "area")
 
-#: The shape of a catalogue photo, ``(height, width)``; others are "odd size".
+#: The shape of a Kaggle catalogue photo, ``(height, width)``; others are "odd size"
+#: (noted for the Kaggle layout only: other catalogues have no native shape).
 NATIVE_SHAPE = (80, 60)
 
 #: Below this many files one process decodes faster than starting workers.
@@ -247,7 +248,9 @@ def _decode_rows(paths: list, ids: np.ndarray, start: int, out_path: Optional[st
                 continue
             if inspect:
                 for note in uploads.conversion_notes(data, NATIVE_SHAPE):
-                    notes.setdefault(note, []).append(pid)
+                    # Only the Kaggle layout has a native shape; other catalogues' sizes all vary.
+                    if fit == "stretch" or note != "odd size":
+                        notes.setdefault(note, []).append(pid)
             if out is not None:
                 out[start + i] = _from_bgr(bgr, image_size, color, resample, fit).reshape(-1)
     finally:

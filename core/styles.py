@@ -300,18 +300,21 @@ def clean_styles(styles: pd.DataFrame, description: Catalogue = catalogue.KAGGLE
     }
 
 
-@cache.memoize("data.styles", version=2)
+@cache.memoize("data.styles", version=3)
 def load_styles(dataset) -> tuple[pd.DataFrame, dict]:
     """The dataset's table and what reading it found, cached.
 
     The Kaggle layout goes through :func:`read_styles` (its report as a
     dict); any other catalogue through :func:`core.catalogue.load_table`,
     which refuses a table its description does not fit, so its report has
-    nothing to recover: only ``rows_read``.
+    nothing to recover: only ``rows_read``. The frame's ``attrs`` name the
+    description's ``label_columns`` and ``name_column``, which figures read.
     """
-    if dataset.catalogue.kind == "kaggle":
+    cat = dataset.catalogue
+    if cat.kind == "kaggle":
         df, report = read_styles(dataset.styles_path)
-        return df, report.as_dict()
-    df, _ = catalogue.load_table(dataset.root, dataset.catalogue)
-    report = StylesReport(rows_read=len(df))
+    else:
+        df, _ = catalogue.load_table(dataset.root, cat)
+        report = StylesReport(rows_read=len(df))
+    df.attrs.update(label_columns=cat.label_columns, name_column=cat.name_column)
     return df, report.as_dict()
