@@ -49,8 +49,7 @@ class CatalogueError(DatasetError):
 #: File name of the description beside the table.
 DESCRIPTION_FILE = "catalogue.toml"
 #: Table formats by file extension.
-TABLE_FORMATS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".txt": "csv", ".parquet": "parquet",
-                 ".pq": "parquet"}
+TABLE_FORMATS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".parquet": "parquet", ".pq": "parquet"}
 #: Image files a folder catalogue picks up (any case).
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".gif")
 #: Environment variables of the description, by field of :class:`Catalogue`.
@@ -245,9 +244,10 @@ def describe(path: os.PathLike | str, overrides: Optional[Mapping] = None) -> tu
         fields["label_columns"] = _split_labels(fields["label_columns"])
     if "table" not in fields:
         kaggle = _kaggle_root(root)
-        if kaggle is not None:
-            return kaggle.resolve(), dataclasses.replace(KAGGLE, **fields, source=(
-                KAGGLE.source if not fields else f"Kaggle layout, {source}"))
+        if kaggle is not None:  # its files are fixed; only the labels and the name may be chosen
+            chosen = {k: v for k, v in fields.items() if k in ("label_columns", "name_column")}
+            return kaggle.resolve(), dataclasses.replace(KAGGLE, **chosen, source=(
+                KAGGLE.source if not chosen else f"Kaggle layout, {source}"))
         if _class_folders(root):
             labels = fields.pop("label_columns", (FOLDER_LABEL,))
             return root.resolve(), Catalogue(
