@@ -163,7 +163,7 @@ def _print_check(r: dict) -> None:
     im = r["images"]
     print(f"catalogue: {r['folder']} ({r['layout']} layout, described by {r['described_by']})")
     print(f"table: {r['table'] or '(none: one row per image file)'}, {r['rows']:,} rows, "
-          f"{r['clean_rows']:,} with an id, image and labels")
+          f"{r['clean_rows']:,} kept by cleaning")
     if r["image_pattern"]:
         print(f"images: pattern {r['image_pattern']}")
     print("columns:")
