@@ -1,4 +1,4 @@
-"""Command line: ``python -m core {info,download,cache,warm,train,classify}``.
+"""Command line: ``python -m core {info,catalogue,download,cache,warm,train,classify}``.
 
 Every command prints its result on stdout (``--json`` for machines), progress
 on stderr, and an error as one clear line on stderr with a non-zero exit code,
@@ -54,10 +54,30 @@ def _json_default(value):
     return str(value)
 
 
+#: The description flags and the fields of :class:`core.catalogue.Catalogue` they set.
+_DESCRIPTION_FLAGS = (
+    ("--table", "table", "the table file (CSV, TSV or Parquet), relative to DIR"),
+    ("--id-column", "id_column", "column with each row's unique id"),
+    ("--image-column", "image_column", "column with each image's path, relative to the table"),
+    ("--image-pattern", "image_pattern",
+     "image path relative to the table, with {column} fields, e.g. 'images/{id}.jpg'"),
+    ("--name-column", "name_column", "column that names each item"),
+    ("--label-columns", "label_columns",
+     "comma-separated label columns, the primary one (map colours, the classifier) first"),
+)
+
+
+def _description(args) -> dict:
+    """The description fields given as flags (empty when none)."""
+    return {field: getattr(args, field) for _, field, _ in _DESCRIPTION_FLAGS
+            if getattr(args, field, None)}
+
+
 def _dataset(args, progress=None):
     from .dataset import resolve_dataset
 
-    return resolve_dataset(getattr(args, "data", None), progress=progress)
+    return resolve_dataset(getattr(args, "data", None), progress=progress,
+                           description=_description(args))
 
 
 def _subsample(args, progress=None):
@@ -74,7 +94,10 @@ def cmd_info(args) -> int:
 
     progress = _progress_printer(args.json)
     info = dataset_info(_dataset(args, progress), progress=progress)
-    _emit(info, args.json, _print_info)
+    if args.command == "catalogue":  # ``catalogue check``: the description's view of the same figures
+        _emit(_check_result(str(args.data), info), args.json, _print_check)
+    else:
+        _emit(info, args.json, _print_info)
     return 0
 
 
@@ -114,12 +137,51 @@ def _print_info(info: dict) -> None:
     nulls = {k: v for k, v in cl["nulls_before"].items() if v}
     print(f"cleaning: {cl['dropped_null']:,} row(s) with a null dropped"
           + (f" ({', '.join(f'{k} {v:,}' for k, v in nulls.items())})" if nulls else "")
-          + (f", {cl['dropped_unknown_category']:,} of unknown masterCategory"
+          + (f", {cl['dropped_unknown_category']:,} of an unknown primary label"
              if cl["dropped_unknown_category"] else "")
           + f"; {info['clean_rows']:,} clean rows, {info['clean_rows_with_image']:,} with an image")
     print("classes (clean rows with an image):")
     for name, n in info["classes"]["clean_rows_with_image"].items():
         print(f"  {name}: {n:,}")
+
+
+def _check_result(folder: str, info: dict) -> dict:
+    """What ``catalogue check`` reports, from :func:`core.summary.dataset_info`."""
+    im = info["images"]
+    return {
+        "folder": folder, **info["catalogue"], "rows": info["rows"], "clean_rows": info["clean_rows"],
+        "images": {"found": im["files_found"], "readable": im["readable"], "missing": im["missing"],
+                   "unreadable": im["unreadable"], "unreadable_files": im["unreadable_files"],
+                   "without_row": im["files_without_row"]},
+        "label_cardinality": info["labels"],
+        "classes": info["classes"]["clean_rows_with_image"],
+        "usable_rows": info["clean_rows_with_image"],
+    }
+
+
+def _print_check(r: dict) -> None:
+    im = r["images"]
+    print(f"catalogue: {r['folder']} ({r['layout']} layout, described by {r['described_by']})")
+    print(f"table: {r['table'] or '(none: one row per image file)'}, {r['rows']:,} rows, "
+          f"{r['clean_rows']:,} kept by cleaning")
+    if r["image_pattern"]:
+        print(f"images: pattern {r['image_pattern']}")
+    print("columns:")
+    for col in r["columns"]:
+        role = r["roles"].get(col)
+        card = r["label_cardinality"].get(col)
+        print(f"  {col}" + (f": {role}" if role else "")
+              + (f" ({card:,} values)" if card is not None else ""))
+    print(f"images: {im['found']:,} files found, {im['readable']:,} readable, {im['missing']:,} "
+          f"rows without an image, {im['unreadable']:,} unreadable")
+    for name, why in list(im["unreadable_files"].items())[:20]:
+        print(f"  unreadable: {name}: {why}")
+    if im["without_row"]:
+        print(f"  {im['without_row']:,} image file(s) without a row (ignored)")
+    print(f"{r['primary']} (primary label, in label order):")
+    for name, n in r["classes"].items():
+        print(f"  {name}: {n:,}")
+    print(f"usable: {r['usable_rows']:,} rows")
 
 
 def cmd_download(args) -> int:
@@ -285,10 +347,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
+    def description_args(p):
+        g = p.add_argument_group("catalogue description (wins over catalogue.toml and the "
+                                 "FASHION_* variables)")
+        for flag, field, text in _DESCRIPTION_FLAGS:
+            g.add_argument(flag, dest=field, metavar="COLUMN" if "column" in field else "TEXT",
+                           help=text)
+
     def data_args(p, fraction=False):
         p.add_argument("--data", metavar="DIR",
-                       help=f"dataset folder in the Kaggle layout (default: ${config.DATA_ENV}, "
+                       help=f"catalogue folder or table file (default: ${config.DATA_ENV}, "
                             "then a downloaded copy, then the generated demo set)")
+        description_args(p)
         if fraction:
             p.add_argument("--fraction", type=float, default=config.DEFAULT_FRACTION,
                            help="share of the cleaned rows to use, in (0, 1] (default: %(default)s)")
@@ -309,6 +379,17 @@ def build_parser() -> argparse.ArgumentParser:
     command("info", cmd_info, "rows, images and what cleaning found",
             "Report rows read, recovered and dropped, images found and unreadable, and class counts.",
             data=True)
+    p = sub.add_parser("catalogue", help="check a catalogue's description",
+                       description="Work with a catalogue's description.")
+    verbs = p.add_subparsers(dest="catalogue_command", metavar="VERB", required=True)
+    p = verbs.add_parser("check", help="print what was recognised in a catalogue folder",
+                         description="Print the columns and their roles, rows, images found, "
+                                     "missing and unreadable, and label cardinalities. A "
+                                     "description that does not fit exits 1 with what to fix.")
+    p.add_argument("data", metavar="DIR", help="catalogue folder or table file")
+    description_args(p)
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_info)
     command("download", cmd_download, "fetch the real dataset from Kaggle (needs the network)",
             "Download paramaggarwal/fashion-product-images-small with kagglehub into the cache, "
             "where the app then finds it.", json_help=None)

@@ -213,21 +213,25 @@ def regions_grid(X: np.ndarray, centers: np.ndarray, grid: int = spaces.GRID) ->
     return {"xx": xx, "yy": yy, "Z": Z, "centers": np.asarray(centers, dtype=np.float64)}
 
 
-def contingency_table(clusters: np.ndarray, labels: np.ndarray) -> dict:
-    """Clusters against masterCategory, with ARI and NMI.
+def contingency_table(clusters: np.ndarray, labels: np.ndarray,
+                      categories=config.CATEGORIES) -> dict:
+    """Clusters against the primary label, with ARI and NMI.
 
     Parameters
     ----------
     clusters : ndarray of shape (n_samples,)
         Cluster labels ``0..k-1``.
     labels : ndarray of shape (n_samples,)
-        Category labels by :data:`core.config.LABELS`.
+        Category labels, ``categories.index(name)``.
+    categories : sequence of str, default the Kaggle layout's
+        The primary label's categories in label order (a subsample's
+        ``categories``).
 
     Returns
     -------
     dict
         ``table``: DataFrame, one row per cluster (index ``cluster``), one
-        column per category name in :data:`core.config.CATEGORIES` order, counts;
+        column per category name in ``categories`` order, counts;
         ``ari`` and ``nmi`` (:func:`sklearn.metrics.adjusted_rand_score`,
         :func:`sklearn.metrics.normalized_mutual_info_score`).
     """
@@ -238,9 +242,9 @@ def contingency_table(clusters: np.ndarray, labels: np.ndarray) -> dict:
     if clusters.shape != labels.shape:
         raise ValueError(f"clusters {clusters.shape} and labels {labels.shape} differ in length")
     k = int(clusters.max()) + 1 if len(clusters) else 0
-    counts = np.zeros((k, len(config.CATEGORIES)), dtype=np.int64)
+    counts = np.zeros((k, len(categories)), dtype=np.int64)
     np.add.at(counts, (clusters, labels), 1)
-    table = pd.DataFrame(counts, columns=list(config.CATEGORIES),
+    table = pd.DataFrame(counts, columns=[str(c) for c in categories],
                          index=pd.RangeIndex(k, name="cluster"))
     return {"table": table, "ari": float(adjusted_rand_score(labels, clusters)),
             "nmi": float(normalized_mutual_info_score(labels, clusters))}
@@ -324,9 +328,9 @@ def decision_regions(sub, k: int, space: str = spaces.DEFAULT_SPACE, grid: int =
 @cache.memoize("clustering.contingency", version=1)
 def contingency(sub, k: int, space: str = spaces.DEFAULT_SPACE, random_state: int = config.DEFAULT_RANDOM_STATE,
                 progress: Optional[ProgressFn] = None) -> dict:
-    """Clusters of :func:`kmeans` against masterCategory: :func:`contingency_table`.
+    """Clusters of :func:`kmeans` against the primary label: :func:`contingency_table`.
 
     ``table`` (DataFrame cluster x category name), ``ari`` and ``nmi``.
     """
     clusters = kmeans(sub, k, space, random_state, progress=progress)["labels"]
-    return contingency_table(clusters, sub.labels())
+    return contingency_table(clusters, sub.labels(), sub.categories)

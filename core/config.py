@@ -10,9 +10,10 @@ from typing import Optional
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
-#: The seven masterCategory names with the notebook's fixed label mapping.
-#: The order is the label: Accessories is 0, Apparel 1, ... Home 6, whatever a
-#: subsample happens to hold.
+#: The seven masterCategory names with the notebook's fixed label mapping, for
+#: the Kaggle layout only (other catalogues map their sorted distinct values,
+#: see :func:`core.catalogue.label_order`). The order is the label:
+#: Accessories is 0, Apparel 1, ... Home 6, whatever a subsample happens to hold.
 CATEGORIES: tuple[str, ...] = (
     "Accessories",
     "Apparel",
@@ -24,19 +25,48 @@ CATEGORIES: tuple[str, ...] = (
 )
 LABELS: dict[str, int] = {name: i for i, name in enumerate(CATEGORIES)}
 
-#: One colour per category on every page: the Okabe-Ito palette, which stays
-#: distinguishable under the common forms of colour blindness.
-CATEGORY_COLORS: dict[str, str] = {
-    "Accessories": "#E69F00",
-    "Apparel": "#0072B2",
-    "Footwear": "#009E73",
-    "Personal Care": "#CC79A7",
-    "Free Items": "#D55E00",
-    "Sporting Goods": "#56B4E9",
-    "Home": "#F0E442",
-}
+#: Colours of named groups (the primary label's categories in label order,
+#: other columns' most frequent values), colour-blind safe: the Okabe-Ito
+#: palette while it lasts (its black left out: it reads as the highlight
+#: ring), then Paul Tol's "muted" scheme. Label ``i`` of the primary column
+#: takes ``PALETTE[i]`` on every page; the Kaggle layout's seven categories
+#: thus keep their colours.
+PALETTE: tuple[str, ...] = (
+    # Okabe-Ito
+    "#E69F00", "#0072B2", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#F0E442",
+    # Paul Tol, muted
+    "#CC6677", "#332288", "#DDCC77", "#117733", "#88CCEE", "#882255", "#44AA99", "#999933",
+    "#AA4499",
+)
+#: At most this many groups are named in a legend: past it, the first
+#: ``MAX_NAMED_GROUPS - 1`` are named and the rest gathered as "Other (m
+#: values)" in :data:`OTHER_COLOR`.
+MAX_NAMED_GROUPS = len(PALETTE)
+#: Colour of the "Other" group (and of values outside a catalogue's categories).
+OTHER_COLOR = "#BBBBBB"
 
-#: Columns of the Kaggle ``styles.csv``, in file order.
+
+def category_colors(categories) -> dict[str, str]:
+    """Colour of each category, by its position: ``PALETTE[i]`` for label ``i``, grey past the palette.
+
+    Parameters
+    ----------
+    categories : sequence of str
+        A primary label column's values in label order.
+
+    Returns
+    -------
+    dict
+        Category name to ``#RRGGBB``.
+    """
+    return {str(c): PALETTE[i] if i < len(PALETTE) else OTHER_COLOR for i, c in enumerate(categories)}
+
+
+#: The Kaggle categories' colours (the Okabe-Ito palette in label order).
+CATEGORY_COLORS: dict[str, str] = category_colors(CATEGORIES)
+
+#: Columns of the Kaggle ``styles.csv``, in file order (its tolerant reader
+#: and the demo set use them).
 STYLE_COLUMNS: tuple[str, ...] = (
     "id",
     "gender",

@@ -1,48 +1,55 @@
-"""Which dataset folder: finding, fingerprinting and downloading a catalogue in the Kaggle layout.
+"""Which dataset folder: finding, describing and fingerprinting a catalogue, and downloading Kaggle's.
 
-A dataset folder holds ``styles.csv`` and ``images/<id>.jpg`` (or the same
-layout one level down, as the Kaggle archive nests it). The folder is chosen by
-:func:`resolve_dataset`: an explicit argument, else ``$FASHION_DATA_DIR``, else
-a copy fetched earlier by ``python -m core download``, else the generated demo
-set. The choice is server-side configuration only. Reading ``styles.csv`` lives
-in :mod:`core.styles`, the images in :mod:`core.images`.
+A dataset is a folder and the :class:`core.catalogue.Catalogue` that describes
+it: the Kaggle layout (``styles.csv`` and ``images/<id>.jpg``, or the same one
+level down, as the Kaggle archive nests it), a folder of class folders, or a
+table described by ``catalogue.toml``, flags or environment variables. The
+folder is chosen by :func:`resolve_dataset`: an explicit argument, else
+``$FASHION_DATA_DIR``, else a copy fetched earlier by ``python -m core
+download``, else the generated demo set. The choice is server-side
+configuration only. Reading the table lives in :mod:`core.styles`, the images
+in :mod:`core.images`.
 """
 from __future__ import annotations
 
 import hashlib
 import os
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import Mapping, Optional
 
-from . import config, demo, files
+from . import catalogue, config, demo, files
+from .catalogue import Catalogue, CatalogueError, DatasetError  # noqa: F401  (re-exported)
 from .progress import report
-
-
-class DatasetError(ValueError):
-    """A dataset folder that cannot be used, with a message a person can act on."""
 
 
 @dataclass(frozen=True)
 class Dataset:
-    """A dataset folder and its fingerprint.
+    """A dataset folder, its description and its fingerprint.
 
     Attributes
     ----------
     root : pathlib.Path
-        Folder holding ``styles.csv`` and ``images/``.
+        Folder the table's and the images' paths are relative to.
     kind : str
         Where it came from: ``"argument"``, ``"env"``, ``"downloaded"`` or
         ``"demo"``.
     fingerprint : str
-        Hash of the file list, sizes, mtimes and the content of ``styles.csv``;
-        part of every cache key derived from this dataset.
+        Hash of the table, the description and the image files (names, sizes,
+        mtimes); part of every cache key derived from this dataset.
+    catalogue : Catalogue
+        What the columns mean and where the images are.
+    images : mapping of int to str, optional
+        Item id to its image path relative to ``root``, for descriptions whose
+        paths are not a pattern of the id alone.
     """
 
     root: Path
     kind: str
     fingerprint: str
+    catalogue: Catalogue = catalogue.KAGGLE
+    images: Optional[Mapping[int, str]] = field(default=None, compare=False, repr=False)
 
     @property
     def is_demo(self) -> bool:
@@ -51,15 +58,24 @@ class Dataset:
 
     @property
     def styles_path(self) -> Path:
-        return self.root / "styles.csv"
+        """The table file (None for a folder of class folders)."""
+        return self.root / self.catalogue.table if self.catalogue.table else None
 
     @property
     def images_dir(self) -> Path:
-        return self.root / "images"
+        """The folder holding every image (at any depth below it)."""
+        pattern = self.catalogue.image_pattern
+        if pattern and self.images is None:
+            static = pattern.split("{", 1)[0]
+            return self.root / static.rsplit("/", 1)[0] if "/" in static else self.root
+        return self.root
 
     def image_path(self, product_id: int) -> Path:
-        """Path of a product's image (which may not exist)."""
-        return self.images_dir / f"{int(product_id)}.jpg"
+        """Path of an item's image (which may not exist), as the description places it."""
+        if self.images is not None:
+            rel = self.images.get(int(product_id))
+            return self.root / rel if rel is not None else self.root / ".no-image" / str(int(product_id))
+        return self.root / self.catalogue.image_pattern.format(id=int(product_id))
 
     def cache_key(self) -> tuple:
         return ("dataset", self.fingerprint)
@@ -70,22 +86,17 @@ class Dataset:
             return "Demo set: synthetic product images generated locally (not real data)"
         origin = {"argument": "given with --data", "env": f"${config.DATA_ENV}",
                   "downloaded": "downloaded copy"}.get(self.kind, self.kind)
-        return f"{self.root.name} ({origin})"
+        what = "" if self.catalogue == catalogue.KAGGLE else f", {self.catalogue.source}"
+        return f"{self.root.name} ({origin}{what})"
 
 
 def layout_root(folder: Path) -> Optional[Path]:
     """The folder itself, or its single child, that holds the Kaggle layout."""
-    if (folder / "styles.csv").is_file() and (folder / "images").is_dir():
-        return folder
-    if folder.is_dir():
-        for child in sorted(folder.iterdir()):
-            if child.is_dir() and (child / "styles.csv").is_file() and (child / "images").is_dir():
-                return child
-    return None
+    return catalogue._kaggle_root(Path(folder))
 
 
 def fingerprint(root: os.PathLike | str) -> str:
-    """Fingerprint of a dataset folder.
+    """Fingerprint of a dataset folder in the Kaggle layout.
 
     Hashes the sorted image file list with sizes and mtimes, and the bytes of
     ``styles.csv``. Any added, removed, resized or touched file changes it.
@@ -104,24 +115,55 @@ def fingerprint(root: os.PathLike | str) -> str:
     return h.hexdigest()[:20]
 
 
-def open_dataset(folder: os.PathLike | str, kind: str = "argument") -> Dataset:
-    """Open a dataset folder (or its parent, when the layout is one level down).
+def _described_fingerprint(root: Path, cat: Catalogue, images: Mapping[int, str]) -> str:
+    """Fingerprint of a described catalogue: the description, its table and its image files."""
+    h = hashlib.sha256(repr(cat.cache_key()).encode())
+    for name in (cat.table, catalogue.DESCRIPTION_FILE):
+        if name and (root / name).is_file():
+            h.update(name.encode() + b"\0" + (root / name).read_bytes())
+    entries = []
+    for rel in sorted(set(images.values())):
+        try:
+            st = os.stat(root / rel)
+            entries.append(f"{rel}\0{st.st_size}\0{st.st_mtime_ns}")
+        except OSError:
+            entries.append(f"{rel}\0-")
+    h.update("\n".join(entries).encode())
+    return h.hexdigest()[:20]
+
+
+def open_dataset(folder: os.PathLike | str, kind: str = "argument",
+                 description: Optional[Mapping] = None) -> Dataset:
+    """Open a catalogue: recognise or read its description, check it, fingerprint it.
+
+    Parameters
+    ----------
+    folder : path-like
+        A folder (or the table file) holding a catalogue; see
+        :func:`core.catalogue.describe`.
+    kind : str
+        Where it came from (see :class:`Dataset`).
+    description : mapping, optional
+        Description fields from flags or the environment (keys of
+        :data:`core.catalogue.ENV`).
 
     Raises
     ------
     DatasetError
-        When the folder or its ``styles.csv`` / ``images/`` is missing.
+        When the folder is missing, holds nothing recognisable, or its
+        description does not fit the table (:class:`CatalogueError`, naming
+        the file and the column, with the fix).
     """
-    folder = Path(folder).expanduser()
-    if not folder.exists():
-        raise DatasetError(f"dataset folder {folder} does not exist")
-    root = layout_root(folder)
-    if root is None:
-        raise DatasetError(
-            f"{folder} does not hold the Kaggle layout: expected styles.csv and an images/ "
-            "folder there or one level down"
-        )
-    return Dataset(root=root.resolve(), kind=kind, fingerprint=fingerprint(root))
+    root, cat = catalogue.describe(folder, description)
+    if cat.kind == "kaggle":
+        if cat == catalogue.KAGGLE:
+            fp = fingerprint(root)
+        else:  # the Kaggle files, other label columns: other labels, other results
+            fp = hashlib.sha256((fingerprint(root) + repr(cat.cache_key())).encode()).hexdigest()[:20]
+        return Dataset(root=root, kind=kind, fingerprint=fp, catalogue=cat)
+    _, images = catalogue.load_table(root, cat)
+    return Dataset(root=root, kind=kind, fingerprint=_described_fingerprint(root, cat, images),
+                   catalogue=cat, images=images)
 
 
 def downloaded_dir(cache_directory=None) -> Path:
@@ -129,29 +171,34 @@ def downloaded_dir(cache_directory=None) -> Path:
     return config.cache_dir(cache_directory) / "data" / "fashion-small"
 
 
-def resolve_dataset(data_dir: Optional[os.PathLike | str] = None, progress=None) -> Dataset:
+def resolve_dataset(data_dir: Optional[os.PathLike | str] = None, progress=None,
+                    description: Optional[Mapping] = None) -> Dataset:
     """The dataset to use: argument, ``$FASHION_DATA_DIR``, downloaded copy, demo.
 
     Parameters
     ----------
     data_dir : path-like, optional
-        Explicit folder (the CLI's ``--data``).
+        Explicit folder or table file (the CLI's ``--data``).
     progress : callable, optional
         Progress callback, used when the demo set has to be generated.
+    description : mapping, optional
+        Description fields given as flags; they win over the environment's
+        (:func:`core.catalogue.from_env`), which win over ``catalogue.toml``.
     """
+    fields = {**catalogue.from_env(), **{k: v for k, v in dict(description or {}).items() if v}}
     if data_dir is not None and str(data_dir) != "":
-        return open_dataset(data_dir, "argument")
+        return open_dataset(data_dir, "argument", fields)
     env = os.environ.get(config.DATA_ENV)
     if env:
         try:
-            return open_dataset(env, "env")
+            return open_dataset(env, "env", fields)
         except DatasetError as exc:
-            raise DatasetError(f"${config.DATA_ENV}: {exc}") from None
+            raise type(exc)(f"${config.DATA_ENV}: {exc}") from None
     downloaded = downloaded_dir()
     if layout_root(downloaded) is not None:
-        return open_dataset(downloaded, "downloaded")
+        return open_dataset(downloaded, "downloaded", fields)
     root = demo.ensure_demo(demo.demo_dir(), progress=progress)
-    return open_dataset(root, "demo")
+    return open_dataset(root, "demo", fields)
 
 
 # ----------------------------------------------------------------------------

@@ -19,6 +19,16 @@ part and leave the rest grey. PNG, GIF or WebP files under a ``.jpg`` name,
 grayscale, palette, CMYK and 16-bit images and images of an odd size are
 readable: they are converted to 8-bit RGB or gray and resized like the others,
 and :func:`scan` lists them under ``converted``.
+
+Images of any size and aspect ratio take the same route. How one is fitted to
+the analysis square is the catalogue's ``fit`` (:data:`core.catalogue.FITS`):
+the Kaggle layout keeps the notebook's plain resize (``"stretch"``: its 60x80
+photos become 100x100, as the notebook's features were), every other catalogue
+is *letterboxed*: the image is padded to a square with white
+(:data:`core.uploads.BACKGROUND`, the background of catalogue photos; gray 255
+in grayscale), centred, then resized, so a wide photo is not squashed.
+Where each item's file is comes from the dataset's description
+(:meth:`core.dataset.Dataset.image_path`).
 """
 from __future__ import annotations
 
@@ -45,7 +55,8 @@ PIL_FILTERS = {
 #: Resize filters accepted by :func:`decode`; ``"area"`` is OpenCV's INTER_AREA.
 RESAMPLE_FILTERS: tuple[str, ...] = (*PIL_FILTERS, "area")
 
-#: The shape of a catalogue photo, ``(height, width)``; others are "odd size".
+#: The shape of a Kaggle catalogue photo, ``(height, width)``; others are "odd size"
+#: (noted for the Kaggle layout only: other catalogues have no native shape).
 NATIVE_SHAPE = (80, 60)
 
 #: Below this many files one process decodes faster than starting workers.
@@ -102,16 +113,40 @@ def _resize(img: np.ndarray, image_size: int, resample: str) -> np.ndarray:
     return np.asarray(Image.fromarray(img).resize((image_size, image_size), flt))
 
 
-def _from_bgr(bgr: np.ndarray, image_size: int, color: bool, resample: str) -> np.ndarray:
+def _pad_square(img: np.ndarray) -> np.ndarray:
+    """``img`` centred on a white square as wide as its longer side (the letterbox)."""
+    h, w = img.shape[:2]
+    if h == w:
+        return img
+    side = max(h, w)
+    if img.ndim == 3:
+        canvas = np.empty((side, side, img.shape[2]), np.uint8)
+        canvas[:] = np.asarray(uploads.BACKGROUND, np.uint8)
+    else:
+        r, g, b = uploads.BACKGROUND
+        canvas = np.full((side, side), round(0.299 * r + 0.587 * g + 0.114 * b), np.uint8)
+    top, left = (side - h) // 2, (side - w) // 2
+    canvas[top:top + h, left:left + w] = img
+    return canvas
+
+
+def _from_bgr(bgr: np.ndarray, image_size: int, color: bool, resample: str,
+              fit: str = "stretch") -> np.ndarray:
     img = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB if color else cv2.COLOR_BGR2GRAY)
+    if fit == "letterbox":
+        img = _pad_square(img)
+    elif fit != "stretch":
+        raise ValueError(f"unknown fit {fit!r}; use 'stretch' or 'letterbox'")
     return _resize(img, image_size, resample)
 
 
-def decode(path: Path, image_size: int = 100, color: bool = False, resample: str = "bicubic") -> np.ndarray:
+def decode(path: Path, image_size: int = 100, color: bool = False, resample: str = "bicubic",
+           fit: str = "stretch") -> np.ndarray:
     """Decode one image file the notebook's way.
 
     OpenCV reads the file (any orientation, mode or size) and converts it to
-    grayscale (or RGB), then it is resized to a square.
+    grayscale (or RGB), then it is fitted to a square (see the module's notes
+    on ``fit``).
 
     Parameters
     ----------
@@ -122,6 +157,8 @@ def decode(path: Path, image_size: int = 100, color: bool = False, resample: str
         RGB instead of grayscale.
     resample : {"bicubic", "bilinear", "nearest", "lanczos", "area"}
         Resize filter; ``"bicubic"`` is Pillow's default, the notebook's.
+    fit : {"stretch", "letterbox"}, default "stretch"
+        Plain resize (the notebook's), or white padding to a square first.
 
     Returns
     -------
@@ -137,11 +174,11 @@ def decode(path: Path, image_size: int = 100, color: bool = False, resample: str
     FileNotFoundError
         When the file does not exist.
     """
-    return _from_bgr(read_bgr(path), image_size, color, resample)
+    return _from_bgr(read_bgr(path), image_size, color, resample, fit)
 
 
 def features_from_rgb(rgb, image_size: int = 100, color: bool = False,
-                      resample: str = "bicubic") -> np.ndarray:
+                      resample: str = "bicubic", fit: str = "stretch") -> np.ndarray:
     """Feature rows of images already decoded to RGB, through the same route as :func:`decode`.
 
     For images that never were a file of the dataset (an upload, say) and
@@ -151,8 +188,9 @@ def features_from_rgb(rgb, image_size: int = 100, color: bool = False,
     Parameters
     ----------
     rgb : array-like of uint8, shape (n, h, w, 3)
-    image_size, color, resample
-        As for :func:`decode`.
+    image_size, color, resample, fit
+        As for :func:`decode`; a subsample's are ``sub.image_size``... and
+        ``sub.dataset.catalogue.fit``.
 
     Returns
     -------
@@ -163,7 +201,7 @@ def features_from_rgb(rgb, image_size: int = 100, color: bool = False,
     out = np.empty((len(rgb), image_size * image_size * (3 if color else 1)), dtype=np.uint8)
     for i, img in enumerate(rgb):
         bgr = np.ascontiguousarray(img[:, :, ::-1])
-        out[i] = _from_bgr(bgr, image_size, color, resample).reshape(-1)
+        out[i] = _from_bgr(bgr, image_size, color, resample, fit).reshape(-1)
     return out
 
 
@@ -181,9 +219,9 @@ def load_rgb(dataset, product_id: int) -> np.ndarray:
 # ----------------------------------------------------------------------------
 # The pass over many files (runs in worker processes)
 # ----------------------------------------------------------------------------
-def _decode_rows(images_dir: str, ids: np.ndarray, start: int, out_path: Optional[str],
-                 image_size: int, color: bool, resample: str, inspect: bool) -> tuple:
-    """Decode ``ids`` and write their rows ``start:start+len(ids)`` of ``out_path``.
+def _decode_rows(paths: list, ids: np.ndarray, start: int, out_path: Optional[str],
+                 image_size: int, color: bool, resample: str, inspect: bool, fit: str) -> tuple:
+    """Decode the files ``paths`` of ``ids`` into rows ``start:start+len(ids)`` of ``out_path``.
 
     Returns ``(start, n_done, {id: reason} of unreadable files, {note: [ids]})``.
     Unreadable rows are left as zeros. Runs in a worker process.
@@ -193,13 +231,12 @@ def _decode_rows(images_dir: str, ids: np.ndarray, start: int, out_path: Optiona
     failed: dict[int, str] = {}
     notes: dict[str, list] = {}
     try:
-        for i, pid in enumerate(ids):
+        for i, (pid, path) in enumerate(zip(ids, paths)):
             pid = int(pid)
-            path = os.path.join(images_dir, f"{pid}.jpg")
             try:
                 with open(path, "rb") as fh:
                     data = fh.read()
-                bgr = _decode_bytes(data, f"{pid}.jpg")
+                bgr = _decode_bytes(data, os.path.basename(path))
             except UnreadableImage as exc:
                 failed[pid] = exc.reason
                 continue
@@ -211,9 +248,11 @@ def _decode_rows(images_dir: str, ids: np.ndarray, start: int, out_path: Optiona
                 continue
             if inspect:
                 for note in uploads.conversion_notes(data, NATIVE_SHAPE):
-                    notes.setdefault(note, []).append(pid)
+                    # Only the Kaggle layout has a native shape; other catalogues' sizes all vary.
+                    if fit == "stretch" or note != "odd size":
+                        notes.setdefault(note, []).append(pid)
             if out is not None:
-                out[start + i] = _from_bgr(bgr, image_size, color, resample).reshape(-1)
+                out[start + i] = _from_bgr(bgr, image_size, color, resample, fit).reshape(-1)
     finally:
         if out is not None:
             out.flush()
@@ -243,8 +282,9 @@ def _decode_pass(dataset, ids: np.ndarray, out_path: Optional[Path], image_size:
         del out
     jobs = _n_jobs(n_jobs) if n >= _PARALLEL_MIN else 1
     chunk = max(1, min(_CHUNK, -(-n // (4 * jobs))))
-    tasks = [(str(dataset.images_dir), ids[s:s + chunk], s, str(out_path) if out_path else None,
-              image_size, color, resample, inspect) for s in range(0, n, chunk)]
+    paths = [str(dataset.image_path(pid)) for pid in ids]
+    tasks = [(paths[s:s + chunk], ids[s:s + chunk], s, str(out_path) if out_path else None,
+              image_size, color, resample, inspect, dataset.catalogue.fit) for s in range(0, n, chunk)]
     failed: dict[int, str] = {}
     notes: dict[str, list] = {}
     done = 0
@@ -276,10 +316,37 @@ def _decode_pass(dataset, ids: np.ndarray, out_path: Optional[Path], image_size:
     return failed, {k: sorted(v) for k, v in sorted(notes.items())}
 
 
+def relative_path(dataset, product_id: int) -> str:
+    """An item's image path relative to the dataset's root, as :func:`listing` names files ("" if none)."""
+    if dataset.images is not None:
+        return dataset.images.get(int(product_id), "")
+    return dataset.catalogue.image_pattern.format(id=int(product_id))
+
+
 def listing(dataset) -> set:
-    """Names of the files in ``images/``: one directory read instead of a stat per row."""
-    with os.scandir(dataset.images_dir) as it:
-        return {e.name for e in it if e.is_file()}
+    """Image files of the dataset's image folders, as paths relative to its root.
+
+    One directory read per folder that holds a described image, instead of a
+    stat per row; files there that no row names are listed too.
+    """
+    from .catalogue import IMAGE_EXTENSIONS
+
+    if dataset.images is None:
+        folders = {dataset.images_dir.relative_to(dataset.root).as_posix()}
+    else:
+        folders = {Path(rel).parent.as_posix() for rel in dataset.images.values()}
+    names = set()
+    for folder in sorted(folders):
+        prefix = "" if folder in ("", ".") else folder + "/"
+        try:
+            with os.scandir(dataset.root / folder) as it:
+                for e in it:
+                    if e.is_file() and (dataset.images is None
+                                        or e.name.lower().endswith(IMAGE_EXTENSIONS)):
+                        names.add(prefix + e.name)
+        except OSError:
+            continue
+    return names
 
 
 def _pixels_parts(dataset, image_size: int, color: bool, resample: str) -> tuple:
@@ -297,6 +364,7 @@ def scan(dataset, progress=None, n_jobs=None) -> dict:
     Parameters
     ----------
     dataset : core.dataset.Dataset
+        Its rows and image paths come from its description.
     progress : callable, optional
         ``progress(fraction, message)``.
     n_jobs : int, optional
@@ -318,7 +386,8 @@ def scan(dataset, progress=None, n_jobs=None) -> dict:
     styles, _ = load_styles(dataset)
     ids = np.unique(styles["id"].to_numpy(dtype=np.int64))
     names = listing(dataset)
-    has_file = np.fromiter((f"{pid}.jpg" in names for pid in ids), dtype=bool, count=len(ids))
+    has_file = np.fromiter((relative_path(dataset, pid) in names for pid in ids), dtype=bool,
+                           count=len(ids))
     files, missing = ids[has_file], ids[~has_file]
 
     result: dict = {}
@@ -490,20 +559,26 @@ def standardize(x, scale: Optional[tuple[np.ndarray, np.ndarray]] = None) -> np.
 # ----------------------------------------------------------------------------
 # Thumbnails for the browser
 # ----------------------------------------------------------------------------
+#: Longest side of a thumbnail; larger photos are shrunk to it, keeping their aspect ratio.
+THUMB_MAX_SIDE = 240
+
+
 def _browser_safe(data: bytes) -> bool:
-    """A plain RGB or gray JPEG that every browser shows as is."""
+    """A plain RGB or gray JPEG, small enough for a thumbnail, that every browser shows as is."""
     if uploads.sniff(data) != "JPEG" or not uploads.is_complete(data, "JPEG"):
         return False
     header = uploads.jpeg_header(data)
-    return header is not None and header[0] in ("RGB", "L")
+    return header is not None and header[0] in ("RGB", "L") and max(header[1]) <= THUMB_MAX_SIDE
 
 
 def export_thumbnails(dataset, ids: Iterable[int], dest_dir: os.PathLike | str,
                       progress=None) -> Path:
     """Write ``<id>.jpg`` files a browser can show, for the readable ``ids``.
 
-    Plain JPEGs are copied; anything else (PNG under a ``.jpg`` name, CMYK,
-    16-bit...) is decoded and re-encoded as an RGB JPEG. Files are real files,
+    Plain JPEGs of at most :data:`THUMB_MAX_SIDE` pixels a side are copied;
+    anything else (PNG or WebP, CMYK, 16-bit, a large photo...) is decoded,
+    shrunk to fit :data:`THUMB_MAX_SIDE` with its aspect ratio kept (never
+    padded or cropped), and re-encoded as an RGB JPEG. Files are real files,
     not links (Streamlit's static serving refuses links that leave its
     folder), written atomically; those already present are left alone, and
     ids without a readable image are skipped.
@@ -534,7 +609,9 @@ def export_thumbnails(dataset, ids: Iterable[int], dest_dir: os.PathLike | str,
                     tmp.write_bytes(data)
                 else:
                     rgb = _decode_bytes(data, src.name)[:, :, ::-1]
-                    Image.fromarray(np.ascontiguousarray(rgb)).save(tmp, format="JPEG", quality=90)
+                    img = Image.fromarray(np.ascontiguousarray(rgb))
+                    img.thumbnail((THUMB_MAX_SIDE, THUMB_MAX_SIDE), Image.Resampling.LANCZOS)
+                    img.save(tmp, format="JPEG", quality=90)
         except (OSError, UnreadableImage):
             pass  # no thumbnail: the hover card shows the product's text alone
         if k % 500 == 0:

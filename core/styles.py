@@ -1,10 +1,13 @@
-"""Reading ``styles.csv``: tolerant parsing, recovery of damaged rows, and the notebook's cleaning.
+"""Reading a catalogue's table: Kaggle's ``styles.csv`` tolerantly, any described table, and the cleaning.
 
 The real file has unquoted commas in product names and ``NA`` tokens; generated
 and damaged copies add byte-order marks, mixed line endings, stray quotes and
 bad ids. :func:`read_styles` recovers what it can and reports every recovery
 and drop in a :class:`StylesReport`; :func:`clean_styles` applies the notebook's
-null filter.
+null filter. A catalogue in another layout is read and checked by
+:func:`core.catalogue.load_table`; :func:`load_styles` picks the reader from
+the dataset's description, and :func:`clean_styles` drops the rows that lack
+an id, an image path or a label.
 """
 from __future__ import annotations
 
@@ -17,8 +20,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from . import cache, config
-from .dataset import DatasetError
+from . import cache, catalogue, config
+from .catalogue import Catalogue, DatasetError
 
 
 #: Tokens read as missing, exactly as ``pandas.read_csv`` reads them by default
@@ -253,28 +256,40 @@ def read_styles(path: os.PathLike | str) -> tuple[pd.DataFrame, StylesReport]:
     return pd.DataFrame(data, columns=list(config.STYLE_COLUMNS)), report
 
 
-def clean_styles(styles: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
-    """The notebook's cleaning: drop rows with any null; also rows of no known class.
+def clean_styles(styles: pd.DataFrame, description: Catalogue = catalogue.KAGGLE) -> tuple[pd.DataFrame, dict]:
+    """Drop the rows the analysis cannot use.
+
+    The Kaggle layout keeps the notebook's cleaning: drop rows with any null,
+    and rows of no known masterCategory. Any other catalogue drops the rows
+    with a missing id, image path or label (its other columns may be sparse).
 
     Parameters
     ----------
     styles : pandas.DataFrame
-        As returned by :func:`read_styles`.
+        As returned by :func:`load_styles`.
+    description : Catalogue, default the Kaggle layout
 
     Returns
     -------
     clean : pandas.DataFrame
         The rows kept, in the same order and with the same index.
     counts : dict
-        ``rows_before``, ``rows_after``, ``dropped_null`` (rows with any
-        null), ``dropped_unknown_category`` (rows whose masterCategory is none
-        of :data:`core.config.CATEGORIES`), ``nulls_before`` and
-        ``nulls_after`` (missing values per column, the notebook's
-        ``df.isnull().sum()``).
+        ``rows_before``, ``rows_after``, ``dropped_null`` (rows with a
+        null where it matters), ``dropped_unknown_category`` (Kaggle layout:
+        rows whose masterCategory is none of :data:`core.config.CATEGORIES`;
+        else 0), ``nulls_before`` and ``nulls_after`` (missing values per
+        column, the notebook's ``df.isnull().sum()``).
     """
     nulls_before = {c: int(v) for c, v in styles.isnull().sum().items()}
-    notnull = styles.dropna()
-    clean = notnull[notnull["masterCategory"].isin(list(config.LABELS))]
+    if description.kind == "kaggle":
+        notnull = styles.dropna()
+        clean = notnull[notnull[catalogue.KAGGLE.primary].isin(list(config.LABELS))]
+    else:
+        needed = ["id", *description.label_columns]
+        if description.image_column:
+            needed.append(description.image_column)
+        notnull = styles.dropna(subset=[c for c in needed if c in styles.columns])
+        clean = notnull
     return clean, {
         "rows_before": int(len(styles)),
         "rows_after": int(len(clean)),
@@ -285,8 +300,21 @@ def clean_styles(styles: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
     }
 
 
-@cache.memoize("data.styles", version=2)
+@cache.memoize("data.styles", version=3)
 def load_styles(dataset) -> tuple[pd.DataFrame, dict]:
-    """Cached :func:`read_styles` of a :class:`core.dataset.Dataset`: the frame and the report as a dict."""
-    df, report = read_styles(dataset.styles_path)
+    """The dataset's table and what reading it found, cached.
+
+    The Kaggle layout goes through :func:`read_styles` (its report as a
+    dict); any other catalogue through :func:`core.catalogue.load_table`,
+    which refuses a table its description does not fit, so its report has
+    nothing to recover: only ``rows_read``. The frame's ``attrs`` name the
+    description's ``label_columns`` and ``name_column``, which figures read.
+    """
+    cat = dataset.catalogue
+    if cat.kind == "kaggle":
+        df, report = read_styles(dataset.styles_path)
+    else:
+        df, _ = catalogue.load_table(dataset.root, cat)
+        report = StylesReport(rows_read=len(df))
+    df.attrs.update(label_columns=cat.label_columns, name_column=cat.name_column)
     return df, report.as_dict()

@@ -3,6 +3,10 @@
 Data flows one way: :mod:`core.dataset` (which folder) → :mod:`core.styles`
 (the table) → :mod:`core.images` (which images read, their pixels) → here →
 the analysis modules, which take a :class:`Subsample`.
+
+What the rows mean comes from the dataset's description
+(:class:`core.catalogue.Catalogue`): :attr:`Subsample.label_columns`, the
+primary label's :attr:`Subsample.categories` and :meth:`Subsample.labels`.
 """
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from . import cache, config, images
+from . import cache, catalogue, config, images
 from .dataset import Dataset
 from .styles import clean_styles, load_styles
 
@@ -20,8 +24,9 @@ from .styles import clean_styles, load_styles
 class Subsample:
     """The notebook's prepared subsample and the image settings of its features.
 
-    The frame is: rows with any null dropped (and rows of no known
-    masterCategory, see :func:`clean_styles`), then
+    The frame is: the rows :func:`clean_styles` keeps (the Kaggle layout:
+    no null and a known category; any other catalogue: an id, an image path
+    and every label present), then
     ``df.sample(frac=1, random_state=seed).sample(frac=fraction, random_state=seed)``,
     then rows with a readable image kept.
 
@@ -60,8 +65,16 @@ class Subsample:
         return ("rows", self.dataset.cache_key(), float(self.fraction), int(self.seed))
 
     def frame(self) -> pd.DataFrame:
-        """The subsample's rows, in the notebook's order, with a ``label`` column."""
-        return _frame(self.dataset, float(self.fraction), int(self.seed))
+        """The subsample's rows, in the notebook's order, with a ``label`` column.
+
+        ``frame.attrs`` names the description's ``label_columns``, the primary
+        label's ``categories`` and the ``name_column``, so a figure given only
+        the frame colours and names items as every page does.
+        """
+        out = _frame(self.dataset, float(self.fraction), int(self.seed))
+        out.attrs.update(label_columns=self.label_columns, categories=self.categories,
+                         name_column=self.dataset.catalogue.name_column)
+        return out
 
     @property
     def ids(self) -> np.ndarray:
@@ -70,15 +83,20 @@ class Subsample:
     @property
     def label_columns(self) -> tuple[str, ...]:
         """The catalogue's label columns, the primary one (maps' colours, the classifier's answer) first."""
-        return config.LABEL_COLUMNS
+        return self.dataset.catalogue.label_columns
 
     @property
     def categories(self) -> tuple[str, ...]:
-        """Values of the primary label column in label order: ``categories[labels()[i]]`` names row i."""
-        return config.CATEGORIES
+        """Values of the primary label column in label order: ``categories[labels()[i]]`` names row i.
+
+        Fixed by the catalogue, not by the subsample (see
+        :func:`core.catalogue.label_order`): the Kaggle layout keeps the
+        notebook's mapping, any other catalogue its sorted distinct values.
+        """
+        return _categories(self.dataset)
 
     def labels(self) -> np.ndarray:
-        """Labels by the fixed mapping of :data:`core.config.LABELS`."""
+        """Primary labels as integers, ``categories.index(value)`` of each row."""
         return self.frame()["label"].to_numpy()
 
     def features(self, progress=None) -> np.ndarray:
@@ -90,12 +108,20 @@ class Subsample:
                                                 self.resample, progress=progress))
 
 
+@cache.memoize("data.categories", version=1)
+def _categories(dataset: Dataset) -> tuple[str, ...]:
+    styles, _ = load_styles(dataset)
+    clean, _ = clean_styles(styles, dataset.catalogue)
+    return catalogue.label_order(dataset.catalogue, clean[dataset.catalogue.primary].tolist())
+
+
 @cache.memoize("data.frame", version=2)
 def _frame(dataset: Dataset, fraction: float, seed: int) -> pd.DataFrame:
     styles, _ = load_styles(dataset)
-    clean, _ = clean_styles(styles)
+    clean, _ = clean_styles(styles, dataset.catalogue)
     sampled = clean.sample(frac=1, random_state=seed).sample(frac=fraction, random_state=seed)
     readable = images.scan(dataset)["readable"]
     out = sampled[sampled["id"].isin(readable)].copy()
-    out["label"] = out["masterCategory"].map(config.LABELS).astype("int64")
+    mapping = {name: i for i, name in enumerate(_categories(dataset))}
+    out["label"] = out[dataset.catalogue.primary].map(mapping).astype("int64")
     return out.reset_index(drop=True)

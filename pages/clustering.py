@@ -20,6 +20,7 @@ space = st.selectbox("Input space", list(SPACES), format_func=SPACES.get, key="s
                      help="Where k-means runs. The notebook clustered the PCA 2-D projection; "
                           "embeddings separate categories better; 50 PCA components keep more detail.")
 frame = progress.run(sub.frame, label="Preparing the subsample")
+primary = sub.label_columns[0]
 
 # --- How many clusters ----------------------------------------------------------
 sweep = progress.run(clustering.kmeans_sweep, sub, space, clustering.DEFAULT_K_RANGE, rs,
@@ -66,8 +67,9 @@ if spaces.space_dims(space) == 2:
                            label="Decision regions")
     X = progress.run(spaces.space_matrix, sub, space, rs, label="Loading the points")
     st.plotly_chart(figures.decision_regions(regions["xx"], regions["yy"], regions["Z"], regions["centers"],
-                                             X, frame["masterCategory"].to_numpy(), frame["id"].to_numpy(),
-                                             title=f"K-means regions, k = {k}, on {SPACES[space]}"),
+                                             X, frame[primary].to_numpy(), frame["id"].to_numpy(),
+                                             title=f"K-means regions, k = {k}, on {SPACES[space]}",
+                                             order=sub.categories),
                     key="regions")
     st.caption("How to read this: the background colour is the cluster k-means assigns to that "
                "place, crosses are centroids, and the points carry their true category: a region "
@@ -78,11 +80,12 @@ cont = progress.run(clustering.contingency, sub, k, space, rs, label="Comparing 
 c1, c2, c3 = st.columns([1, 1, 4])
 c1.metric("ARI", f"{cont['ari']:.3f}", help="Adjusted Rand index: 0 = chance agreement, 1 = identical.")
 c2.metric("NMI", f"{cont['nmi']:.3f}", help="Normalized mutual information: 0 = independent, 1 = identical.")
-st.plotly_chart(figures.contingency_heatmap(cont["table"]), key="contingency")
+st.plotly_chart(figures.contingency_heatmap(cont["table"], title=f"Clusters against {primary}",
+                                            label=primary), key="contingency")
 st.caption("How to read this: products of each category (columns) in each cluster (rows). ARI and NMI "
            "score the agreement between clusters and categories: 0 is chance, 1 is a perfect match.")
 
-labels_csv = pd.DataFrame({"id": frame["id"], "masterCategory": frame["masterCategory"],
+labels_csv = pd.DataFrame({"id": frame["id"], primary: frame[primary],
                            "cluster": fit["labels"]}).to_csv(index=False)
 st.download_button("Download cluster labels (CSV)", labels_csv,
                    file_name=f"clusters_k{k}_{space.replace(':', '-')}.csv", mime="text/csv")

@@ -9,6 +9,7 @@ from core import clustering, figures, manifold
 from ui import progress, state, thumbs
 from ui.explore import explore_scatter
 from ui.scatter import hover_scatter
+from ui.text import plain
 
 LABELS = dict(manifold.DISPLAY_NAMES)
 VIEWS = ["Scatter", "Thumbnails", "Thumbnails + categories", "Compare methods", "Export"]
@@ -112,7 +113,7 @@ if tabs[3].open:
             st.plotly_chart(figures.quality_bars(table), key="emb_quality")
             st.caption("How to read this: trustworthiness (0-1) says how far the 10 nearest "
                        "neighbours in 2-D were neighbours in the pixels; kNN accuracy is how often "
-                       "the 10 nearest 2-D neighbours vote the right masterCategory (5-fold); "
+                       f"the 10 nearest 2-D neighbours vote the right {plain(sub.label_columns[0])} (5-fold); "
                        "silhouette (-1 to 1) says how well the categories separate. Higher is "
                        "better for all three.")
             st.dataframe(table.style.format({"trustworthiness": "{:.3f}", "kNN accuracy": "{:.1%}",
@@ -126,7 +127,8 @@ if tabs[3].open:
             hover_scatter(grid, frame, sub.dataset, key="emb_grid",
                           height=int(grid.layout.height or 640))
             st.caption("How to read this: the same products in every panel, coloured by "
-                       "masterCategory; click a legend entry to hide a category in all panels.")
+                       f"{plain(sub.label_columns[0])}; click a legend entry to hide a category in "
+                       "all panels.")
         else:
             st.caption("Methods not yet computed for these settings are computed once, then "
                        "served from the cache.")
@@ -140,7 +142,8 @@ if tabs[4].open:
         k = st.slider("Clusters (k-means on this embedding)", 2, 15, clustering.default_k(sweep),
                       key="emb_k", bind="query-params")
         labels = clustering.fit_kmeans(coords, k, random_state=settings.random_state)["labels"]
-        out = frame[["id", "productDisplayName", "masterCategory", "subCategory", "articleType"]].copy()
+        described = [sub.dataset.catalogue.name_column, *sub.label_columns]
+        out = frame[["id", *[c for c in dict.fromkeys(described) if c in frame.columns]]].copy()
         out.insert(1, "x", coords[:, 0])
         out.insert(2, "y", coords[:, 1])
         out["cluster"] = np.asarray(labels, dtype=int)

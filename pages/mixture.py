@@ -39,7 +39,8 @@ with right:
     X = progress.run(spaces.space_matrix, sub, space, rs, label="Loading the points")
     st.plotly_chart(figures.density_contours(dens["xx"], dens["yy"], dens["nll"], means=dens["means"],
                                              regions=dens["regions"], coords=X,
-                                             categories=frame["masterCategory"].to_numpy(),
+                                             categories=frame[sub.label_columns[0]].to_numpy(),
+                                             order=sub.categories,
                                              ids=frame["id"].to_numpy(), weights=dens["weights"],
                                              title=f"Density of {n} Gaussian components on {SPACES[space]}"),
                     key="density")

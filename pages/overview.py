@@ -11,8 +11,10 @@ from ui.text import plain
 
 settings = state.current()
 ds, sub = settings.dataset, settings.sub
+cat = ds.catalogue
+primary = sub.label_columns[0]
 
-st.title("Fashion Product Images: overview")
+st.title("Catalogue overview")
 
 # --- Data source ---------------------------------------------------------------
 if ds.is_demo:
@@ -23,10 +25,14 @@ if ds.is_demo:
         icon=":material/science:")
 else:
     st.success(f"**Data:** {plain(ds.describe())}", icon=":material/folder_open:")
-st.markdown(
-    f"**Source:** [{config.DATASET_SOURCE}]({config.DATASET_URL}) · **Licence:** {config.DATASET_LICENSE}")
+if cat.kind == "kaggle":
+    st.markdown(f"**Source:** [{config.DATASET_SOURCE}]({config.DATASET_URL}) · "
+                f"**Licence:** {config.DATASET_LICENSE}")
+roles = " · ".join(f"`{plain(col)}`: {role}" for col, role in cat.roles().items())
+st.markdown(f"**Columns** ({plain(cat.source)}): {roles}")
 
-info = progress.run(summary.dataset_info, ds, label="Reading styles.csv and checking every image")
+info = progress.run(summary.dataset_info, ds,
+                    label=f"Reading {cat.table or 'the class folders'} and checking every image")
 frame = progress.run(sub.frame, label="Preparing the subsample")
 report, cleaning, imgs = info["styles"], info["cleaning"], info["images"]
 
@@ -58,32 +64,35 @@ if imgs["unreadable"] or any(imgs.get("converted", {}).values()):
 left, right = st.columns(2)
 with left:
     st.plotly_chart(figures.null_counts(cleaning["nulls_before"], cleaning["nulls_after"]), key="nulls")
-    st.caption("How to read this: missing values per column of styles.csv before and after the "
-               "notebook's `dropna()`; every row with any missing field is dropped.")
+    st.caption(f"How to read this: missing values per column of {plain(cat.table or 'the listing')} "
+               "before and after cleaning; "
+               + ("every row with any missing field is dropped (the notebook's `dropna()`)."
+                  if cat.kind == "kaggle" else "rows without an id, an image or a label are dropped."))
 
 # --- Class counts ----------------------------------------------------------------
 with right:
     scope = st.segmented_control("Count", ["subsample", "all clean rows"], default="subsample",
                                  key="counts", bind="query-params", required=True)
-    counted = (frame["masterCategory"].value_counts() if scope == "subsample"
+    counted = (frame[primary].value_counts() if scope == "subsample"
                else pd.Series(info["classes"]["clean_rows"]))
-    st.plotly_chart(figures.class_counts(counted[counted > 0],
-                                         title=f"Products per masterCategory ({scope})"), key="classes")
-    st.caption("How to read this: products per category (log scale when the classes are very "
-               "unequal); Apparel dominates, Home and Sporting Goods are tiny, so accuracy alone "
-               "says little about them.")
+    st.plotly_chart(figures.class_counts(counted[counted > 0], title=f"Items per {primary} ({scope})",
+                                         order=sub.categories, label=primary), key="classes")
+    st.caption(f"How to read this: items per value of {plain(primary)}, the primary label (log "
+               "scale when the classes are very unequal); where one class dominates and others "
+               "are tiny, accuracy alone says little about the small ones.")
 
 # --- Gallery ----------------------------------------------------------------------
 st.subheader("Sample products per category")
 per_row = st.slider("Products per category", 4, 12, 8, key="per_cat", bind="query-params")
 rng = np.random.default_rng(settings.random_state)
-for name in config.CATEGORIES:
-    rows = frame[frame["masterCategory"] == name]
+caption_col = cat.name_column if cat.name_column in frame.columns else "id"
+for name in sub.categories:
+    rows = frame[frame[primary] == name]
     if rows.empty:
         continue
     pick = rows.iloc[np.sort(rng.choice(len(rows), size=min(per_row, len(rows)), replace=False))]
-    st.markdown(f"**{name}** · {len(rows):,} in the subsample")
+    st.markdown(f"**{plain(name)}** · {len(rows):,} in the subsample")
     cols = st.columns(per_row)
     for col, (_, row) in zip(cols, pick.iterrows()):
-        col.image(str(ds.image_path(row["id"])), caption=plain(row["articleType"]),
+        col.image(str(ds.image_path(row["id"])), caption=plain(str(row[caption_col])[:30]),
                   width="stretch")

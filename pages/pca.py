@@ -42,7 +42,7 @@ start = st.number_input("First product (row of the subsample)", 0, max(0, len(fr
 indices = tuple(range(int(start), min(int(start) + 10, len(frame))))
 rec = progress.run(pca.reconstruct, sub, indices, int(n), settings.random_state,
                    label="Reconstructing images")
-titles = [str(frame["articleType"].iloc[i]) for i in indices]
+titles = [str(frame[sub.label_columns[0]].iloc[i]) for i in indices]
 titles += [f"MSE {e:.2f}" for e in rec["errors"]]
 fig = figures.image_grid(list(rec["originals_pixels"]) + list(rec["reconstructions_pixels"]), n_cols=10,
                          titles=titles, row_titles=["original", f"{n} components"],

@@ -211,3 +211,124 @@ def make_dataset(folder: Path, n_good: int = 40, damaged: bool = True, seed: int
     exp["readable"] = kept - len(exp["missing"]) - len(exp["unreadable"])
     exp["clean_rows"] = kept - len(exp["null_rows"]) - len(exp["flagged"])
     return exp
+
+
+# ----------------------------------------------------------------------------
+# Catalogues in other layouts
+# ----------------------------------------------------------------------------
+DIGITS_TOML = """\
+# scikit-learn's handwritten digits as a catalogue: one PNG per digit.
+table = "digits.csv"
+id_column = "id"
+image_column = "image"
+name_column = "name"
+label_columns = ["digit", "parity"]
+"""
+
+
+def make_digits_catalogue(folder: Path, n: int | None = None, toml: bool = True) -> Path:
+    """scikit-learn's handwritten digits written out as a catalogue: a CSV and PNGs in nested folders.
+
+    ``sklearn.datasets.load_digits`` (1,797 images of 8x8 pixels, shipped
+    inside scikit-learn) becomes ``digits.csv`` (columns ``id``, ``image``,
+    ``name``, ``digit``, ``parity``) and ``images/batch-<k>/<digit>/<id>.png``
+    (dark ink on white, 0..16 scaled to 255..0), with a ``catalogue.toml``
+    naming the columns.
+
+    Parameters
+    ----------
+    folder : Path
+        Created.
+    n : int, optional
+        Only the first ``n`` digits (all 1,797 by default).
+    toml : bool, default True
+        Write ``catalogue.toml``; without it the description must come from
+        flags or environment variables.
+
+    Returns
+    -------
+    Path
+        ``folder``.
+    """
+    import pandas as pd
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    count = len(digits.target) if n is None else int(n)
+    folder = Path(folder)
+    rows = []
+    for i in range(count):
+        digit = int(digits.target[i])
+        rel = f"images/batch-{i // 500}/{digit}/{i}.png"
+        (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+        pixels = (255 - np.round(digits.images[i] * 255 / 16)).astype(np.uint8)
+        Image.fromarray(pixels, mode="L").save(folder / rel)
+        rows.append({"id": i, "image": rel, "name": f"digit {digit} #{i}", "digit": digit,
+                     "parity": "even" if digit % 2 == 0 else "odd"})
+    pd.DataFrame(rows).to_csv(folder / "digits.csv", index=False)
+    if toml:
+        (folder / "catalogue.toml").write_text(DIGITS_TOML)
+    return folder
+
+
+def make_class_folders(folder: Path, n_per_class: int = 12, classes=("boots", "hats", "shirts")) -> Path:
+    """A folder of class folders, ``folder/<class>/<shade>/<k>.<ext>``, with mixed formats and sizes.
+
+    Each class is a block of its own colour, so classes are easy to tell
+    apart; files alternate JPEG, PNG and WebP.
+    """
+    rng = np.random.default_rng(0)
+    folder = Path(folder)
+    colours = [(200, 40, 40), (40, 160, 40), (40, 40, 200), (200, 160, 40)]
+    exts = (("jpg", "JPEG"), ("png", "PNG"), ("webp", "WEBP"))
+    for c, name in enumerate(classes):
+        for k in range(n_per_class):
+            sub = folder / name / ("light" if k % 2 else "dark")
+            sub.mkdir(parents=True, exist_ok=True)
+            w, h = (int(rng.integers(40, 120)), int(rng.integers(40, 120)))
+            arr = np.full((h, w, 3), 250, np.uint8)
+            arr[h // 4: 3 * h // 4, w // 4: 3 * w // 4] = np.clip(
+                np.array(colours[c % len(colours)]) + rng.integers(-20, 20, 3), 0, 255)
+            ext, fmt = exts[k % 3]
+            Image.fromarray(arr).save(sub / f"{k}.{ext}", format=fmt)
+    return folder
+
+
+def make_odd_catalogue(folder: Path, n: int = 30, fmt: str = "parquet") -> Path:
+    """A merchant-style catalogue: text ids, photos of odd sizes and shapes in three formats.
+
+    Table ``products.<fmt>`` (``parquet``, ``csv`` or ``tsv``) with columns
+    ``sku`` (``SKU-0001``...), ``photo`` (``photos/<department>/<sku>.<ext>``),
+    ``title``, ``department``, ``family`` and ``colour``; photos from 20 to
+    400 pixels a side, wide and tall, JPEG, PNG and WebP. A ``catalogue.toml``
+    describes it.
+    """
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    folder = Path(folder)
+    departments = ("Shoes", "Bags", "Knitwear")
+    families = ("Classic", "Sport", "Outdoor", "Kids")
+    colours = ("red", "green", "blue", "black", "white")
+    exts = (("jpg", "JPEG"), ("png", "PNG"), ("webp", "WEBP"))
+    rows = []
+    for i in range(n):
+        dep = departments[i % 3]
+        sku = f"SKU-{i:04d}"
+        ext, kind = exts[i % 3]
+        rel = f"photos/{dep.lower()}/{sku}.{ext}"
+        (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+        size = [(400, 120), (30, 200), (20, 20), (300, 300), (64, 48)][i % 5]
+        product_image(rng, size=size).save(folder / rel, format=kind)
+        rows.append({"sku": sku, "photo": rel, "title": f"{dep} {families[i % 4]} {i}",
+                     "department": dep, "family": families[i % 4], "colour": colours[i % 5]})
+    frame = pd.DataFrame(rows)
+    table = f"products.{fmt}"
+    if fmt == "parquet":
+        frame.to_parquet(folder / table, index=False)
+    else:
+        frame.to_csv(folder / table, index=False, sep="\t" if fmt == "tsv" else ",")
+    (folder / "catalogue.toml").write_text(
+        f'table = "{table}"\nid_column = "sku"\nimage_column = "photo"\nname_column = "title"\n'
+        'label_columns = ["department", "family", "colour"]\n')
+    return folder

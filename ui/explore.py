@@ -4,7 +4,9 @@
 highlight filter, the image-hover scatter (:mod:`ui.scatter`), then a gallery
 of the products inside a box or lasso selection with their category
 breakdown, and a detail card for the last clicked product with its most
-similar products (:func:`core.similarity.nearest`).
+similar products (:func:`core.similarity.nearest`). The columns it colours
+by, searches, names items with and lists on the card come from the
+catalogue's description (:class:`core.catalogue.Catalogue`).
 """
 from __future__ import annotations
 
@@ -19,38 +21,41 @@ from ui import progress, thumbs
 from ui.scatter import hover_scatter
 from ui.text import plain
 
-#: Columns searched by the highlight filter.
-SEARCH_COLUMNS = ("masterCategory", "subCategory", "articleType", "productDisplayName")
 #: Products shown in the selection gallery (the breakdown counts them all).
 GALLERY_MAX = 40
 #: Products shown beside a pinned one.
 N_SIMILAR = 8
 #: Longest highlight query (a longer one in a link is cut to this).
 QUERY_MAX = 100
-_DETAIL_FIELDS = ("id", "productDisplayName", "gender", "masterCategory", "subCategory",
-                  "articleType", "baseColour", "season", "year", "usage")
 
 
-def match(frame: pd.DataFrame, query: str) -> np.ndarray:
+def match(frame: pd.DataFrame, query: str, columns) -> np.ndarray:
     """Rows matching a highlight query, as a boolean mask.
 
-    A query equal (ignoring case) to a masterCategory, subCategory or
-    articleType value selects that category; otherwise it is looked for as a
-    substring of the article type and the product name.
+    A query equal (ignoring case) to a value of one of ``columns`` selects
+    those rows (a category); otherwise it is looked for as a substring of
+    every one of ``columns``.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+    query : str
+    columns : sequence of str
+        The searched columns: the description's ``search_columns`` (label
+        columns, then the name).
     """
     q = (query or "").strip().lower()
     if not q:
         return np.zeros(len(frame), dtype=bool)
+    columns = [c for c in columns if c in frame.columns]
     exact = np.zeros(len(frame), dtype=bool)
-    for col in ("masterCategory", "subCategory", "articleType"):
-        if col in frame.columns:
-            exact |= frame[col].astype(str).str.lower().to_numpy() == q
+    for col in columns:
+        exact |= frame[col].astype(str).str.lower().to_numpy() == q
     if exact.any():
         return exact
     found = np.zeros(len(frame), dtype=bool)
-    for col in ("articleType", "productDisplayName"):
-        if col in frame.columns:
-            found |= frame[col].astype(str).str.lower().str.contains(q, regex=False).to_numpy()
+    for col in columns:
+        found |= frame[col].astype(str).str.lower().str.contains(q, regex=False).to_numpy()
     return found
 
 
@@ -77,19 +82,27 @@ def _gallery(sub, ids, *, width: int = 90, captions=None, n_cols: int = 8) -> No
             col.image(path, caption=cap, width=width)
 
 
+def _names(sub, rows: pd.DataFrame) -> list[str]:
+    """Each row's display name (its id when the catalogue names none)."""
+    col = sub.dataset.catalogue.name_column
+    values = rows[col] if col in rows.columns else rows["id"]
+    return [str(n) for n in values]
+
+
 def _selection(sub, frame: pd.DataFrame, ids: list[int], key: str) -> None:
     rows = frame[frame["id"].isin(ids)]
     st.markdown(f"**Selection: {len(rows):,} products**")
     if rows.empty:
         return
-    fig = figures.class_counts(rows["masterCategory"].value_counts(), title=None)
+    primary = sub.label_columns[0]
+    fig = figures.class_counts(rows[primary].value_counts(), title=None, order=sub.categories,
+                               label=primary)
     fig.update_layout(height=220, margin=dict(l=10, r=10, t=10, b=10))
     st.plotly_chart(fig, key=f"{key}_breakdown", config={"displayModeBar": False})
-    st.caption("How to read this: products per masterCategory inside the box or lasso; "
+    st.caption(f"How to read this: products per {plain(primary)} inside the box or lasso; "
                "a pure region holds one colour.")
     shown = rows.head(GALLERY_MAX)
-    _gallery(sub, shown["id"].tolist(),
-             captions=[str(n)[:28] for n in shown["productDisplayName"]], n_cols=5)
+    _gallery(sub, shown["id"].tolist(), captions=[n[:28] for n in _names(sub, shown)], n_cols=5)
     if len(rows) > GALLERY_MAX:
         st.caption(f"Showing {GALLERY_MAX} of {len(rows):,}; draw a smaller box to see the rest.")
 
@@ -108,7 +121,10 @@ def _detail(sub, frame: pd.DataFrame, pid: int, key: str, random_state: int) -> 
     path = thumbs.thumb_path(sub.dataset, pid)
     if path.is_file():
         left.image(str(path), width=180)
-    fields = [c for c in _DETAIL_FIELDS if c in row.columns]
+    cat = sub.dataset.catalogue
+    first = ["id", *([cat.name_column] if cat.name_column else []), *cat.label_columns]
+    fields = [c for c in dict.fromkeys(first + list(row.columns))
+              if c in row.columns and c != "label"]
     right.dataframe(pd.DataFrame({"field": fields, "value": [_text(r[c]) for c in fields]}),
                     hide_index=True, width="stretch")
     st.markdown("**Most similar products** (nearest in the first 50 PCA components of the pixels)")
@@ -118,7 +134,7 @@ def _detail(sub, frame: pd.DataFrame, pid: int, key: str, random_state: int) -> 
     except Exception as exc:  # the card must not take the page down
         st.caption(f"Similar products are unavailable: {plain(exc)}")
         return
-    names = frame.set_index("id").reindex(near["id"])["productDisplayName"].astype(str)
+    names = _names(sub, frame.set_index("id", drop=False).reindex(near["id"]))
     _gallery(sub, near["id"].tolist(), n_cols=4, width=90,
              captions=[f"{n[:22]} (d={d:.0f})" for n, d in zip(names, near["distance"])])
 
@@ -140,7 +156,7 @@ def explore_scatter(sub, coords, frame: pd.DataFrame, *, key: str, title: Option
         Prefix of the widget keys; one per scatter on a page.
     title : str, optional
     color_by : str, optional
-        Initial "colour by" column (masterCategory by default).
+        Initial "colour by" column (the primary label by default).
     extra_hover : mapping of str to array-like, optional
         Extra per-point columns (a cluster label...) shown in the hover card
         and offered in "colour by".
@@ -157,16 +173,19 @@ def explore_scatter(sub, coords, frame: pd.DataFrame, *, key: str, title: Option
     extra = dict(extra_hover or {})
     for name, values in extra.items():
         frame[name] = np.asarray(values).astype(str)
-    options = [c for c in figures.COLOR_BY if c in frame.columns] + list(extra)
+    cat = sub.dataset.catalogue
+    frame.attrs.update(label_columns=sub.label_columns, categories=sub.categories,
+                       name_column=cat.name_column)
+    options = [c for c in sub.label_columns if c in frame.columns] + list(extra)
     default = color_by if color_by in options else options[0]
     ckey, qkey = f"{key}_color", f"{key}_q"
     c1, c2 = st.columns([1, 2])
     colour = c1.selectbox("Colour by", options, index=options.index(default), key=ckey,
                           bind="query-params")
     query = c2.text_input("Highlight", key=qkey, bind="query-params", max_chars=QUERY_MAX,
-                          placeholder="a category, article type or name, e.g. Watches, Shoes, Puma")
+                          placeholder=f"a value of {', '.join(cat.search_columns[:3])}, or part of one")
     query = (query or "")[:QUERY_MAX]
-    mask = match(frame, query)
+    mask = match(frame, query, cat.search_columns)
     if query and not mask.any():
         c2.caption(f"No product matches “{plain(query)}”.")
     elif query:
@@ -180,7 +199,7 @@ def explore_scatter(sub, coords, frame: pd.DataFrame, *, key: str, title: Option
     fig = figures.category_scatter(coords, frame, color_by=colour,
                                    highlight=mask if mask.any() else None, title=title,
                                    hover_names=False)
-    hover_fields = tuple(figures.HOVER_FIELDS) + tuple(extra)
+    hover_fields = tuple(cat.hover_fields) + tuple(extra)
     result = hover_scatter(fig, frame, sub.dataset, key=key, height=height, fields=hover_fields)
     st.caption("How to read this: each dot is a product; hover for its picture, click to pin it, "
                "drag a box (or lasso from the toolbar) to list the products inside; click legend "

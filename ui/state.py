@@ -76,9 +76,9 @@ class Settings:
 
 
 @st.cache_resource(show_spinner=False, ttl=600, max_entries=8)
-def _resolve(data_env: str, cache_folder: str) -> Dataset:
-    # Keyed on the configuration that picks the folder; the fingerprint is
-    # re-read after the ttl so a replaced dataset is noticed.
+def _resolve(data_env: str, cache_folder: str, description: tuple) -> Dataset:
+    # Keyed on the configuration that picks the folder and describes it; the
+    # fingerprint is re-read after the ttl so a replaced dataset is noticed.
     from core.dataset import resolve_dataset
 
     return resolve_dataset()
@@ -104,7 +104,9 @@ def dataset() -> Dataset:
         # Generated here, outside the cached function, so its progress can be drawn.
         with task("Generating the demo set (first start only)") as cb:
             resolve_dataset(progress=cb)
-    return _resolve(data_env, cache_folder)
+    from core.catalogue import from_env
+
+    return _resolve(data_env, cache_folder, tuple(sorted(from_env().items())))
 
 
 # ----------------------------------------------------------------------------
@@ -304,9 +306,10 @@ def sidebar() -> Settings | None:
     except DatasetError as exc:
         st.error(
             f"The dataset cannot be opened: {plain(exc)}\n\n"
-            f"Set `{config.DATA_ENV}` to a folder holding `styles.csv` and `images/` "
-            "(the Kaggle layout), or unset it to use the generated demo set, "
-            "then restart the app."
+            f"Set `{config.DATA_ENV}` to a catalogue: a folder in the Kaggle layout "
+            "(`styles.csv` and `images/`), a folder of class folders, or a table described by "
+            "`catalogue.toml` (see the README's \"Your own catalogue\"); or unset it to use the "
+            "generated demo set, then restart the app."
         )
         return None
     except Exception as exc:  # a broken dataset must give a message, not a traceback

@@ -2,8 +2,8 @@
 
 Every function returns a :class:`plotly.graph_objects.Figure` and touches
 neither files nor Streamlit, so it is unit-tested on ``fig.data`` and
-``fig.layout``. Categories are named in legends and coloured with
-:data:`core.config.CATEGORY_COLORS` on every page.
+``fig.layout``. Categories are named in legends and coloured by their label
+(:func:`core.config.category_colors`) on every page.
 
 One module per kind of figure; their public names are re-exported here:
 

@@ -1,7 +1,9 @@
 """Analysis figures: overview counts, PCA curves and galleries, clustering and mixture views.
 
 Pure functions from arrays and frames to :class:`plotly.graph_objects.Figure`;
-categories are named in legends and coloured as on every page.
+categories are named in legends and coloured as on every page: a caller passes
+the primary label's categories in label order (``order``), and the colours
+follow :func:`core.figures.products.color_groups`.
 """
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from .. import config
+from .products import color_groups
 
 __all__ = [
     "class_counts",
@@ -68,19 +71,18 @@ def _layout(fig: go.Figure, title: str | None, **kwargs) -> go.Figure:
 
 
 def _category_points(fig: go.Figure, coords: np.ndarray, categories, ids=None, *, size: float = 4,
-                     opacity: float = 0.6, row=None, col=None, showlegend: bool = True) -> None:
-    """One trace per masterCategory (named, Okabe-Ito coloured) in fixed order."""
+                     opacity: float = 0.6, row=None, col=None, showlegend: bool = True,
+                     order=None) -> None:
+    """One trace per category (named, coloured as everywhere), in label order when ``order`` is given."""
     coords = np.asarray(coords, dtype=float)
-    categories = np.asarray(categories, dtype=object)
     cls = _scatter_cls(len(coords))
-    for name in config.CATEGORIES:
-        mask = categories == name
-        if not mask.any():
-            continue
+    for name, colour, idx in color_groups(categories, order):
+        mask = np.zeros(len(coords), dtype=bool)
+        mask[idx] = True
         trace = cls(
             x=coords[mask, 0], y=coords[mask, 1], mode="markers", name=name,
             legendgroup=name, showlegend=showlegend,
-            marker=dict(color=config.CATEGORY_COLORS[name], size=size, opacity=opacity),
+            marker=dict(color=colour, size=size, opacity=opacity),
             customdata=None if ids is None else np.asarray(ids)[mask],
             hovertemplate=f"{name}<extra>%{{customdata}}</extra>" if ids is not None else f"{name}<extra></extra>",
         )
@@ -91,32 +93,46 @@ def _category_points(fig: go.Figure, coords: np.ndarray, categories, ids=None, *
 
 
 # --- Overview ----------------------------------------------------------------
-def class_counts(counts, title: str | None = "Products per masterCategory") -> go.Figure:
-    """Bar chart of products per category, named and coloured as everywhere.
+def class_counts(counts, title: str | None = "Items per category", *, order=None,
+                 label: str = "category") -> go.Figure:
+    """Bar chart of items per category, named and coloured as everywhere.
 
     Parameters
     ----------
     counts : mapping or pandas.Series
-        Category name to count. Categories are drawn in
-        :data:`core.config.CATEGORIES` order; names outside it come after.
+        Category name to count.
     title : str, optional
+    order : sequence of str, optional
+        The categories in label order (a subsample's ``categories``): bars
+        follow it and take its colours (:func:`core.config.category_colors`);
+        names outside it come after, in grey. Without it, bars go from the
+        largest count down.
+    label : str, default "category"
+        The x axis' title: the label column's name.
 
     Returns
     -------
     plotly.graph_objects.Figure
-        One bar trace; bar colours from :data:`core.config.CATEGORY_COLORS`.
+        One bar trace.
     """
     counts = pd.Series(counts, dtype="int64")
-    names = [c for c in config.CATEGORIES if c in counts.index]
-    names += [c for c in counts.index if c not in names]
+    if order is not None:
+        names = [str(c) for c in order if str(c) in {str(i) for i in counts.index}]
+        counts.index = counts.index.map(str)
+        names += [str(c) for c in counts.index if str(c) not in names]
+        colours = config.category_colors(order)
+    else:
+        counts.index = counts.index.map(str)
+        names = [str(c) for c in counts.sort_values(ascending=False, kind="stable").index]
+        colours = config.category_colors(names)
     values = [int(counts[c]) for c in names]
     fig = go.Figure(go.Bar(
-        x=names, y=values, text=values, textposition="outside", name="products",
-        marker_color=[config.CATEGORY_COLORS.get(c, "#888888") for c in names],
-        hovertemplate="%{x}: %{y} products<extra></extra>",
+        x=names, y=values, text=values, textposition="outside", name="items",
+        marker_color=[colours.get(c, config.OTHER_COLOR) for c in names],
+        hovertemplate="%{x}: %{y} items<extra></extra>",
     ))
-    fig.update_yaxes(title="products", type="log" if values and max(values) > 50 * max(1, min(values)) else "linear")
-    fig.update_xaxes(title="masterCategory")
+    fig.update_yaxes(title="items", type="log" if values and max(values) > 50 * max(1, min(values)) else "linear")
+    fig.update_xaxes(title=label, type="category")
     return _layout(fig, title, showlegend=False)
 
 
@@ -342,7 +358,7 @@ def silhouette_diagram(values, mean: float | None = None, title: str | None = No
 
 
 def decision_regions(xx, yy, Z, centers, coords=None, categories=None, ids=None,
-                     title: str | None = "K-means decision regions") -> go.Figure:
+                     title: str | None = "K-means decision regions", *, order=None) -> go.Figure:
     """K-means regions on a grid, centroids, and the points coloured by true category.
 
     Parameters
@@ -354,9 +370,11 @@ def decision_regions(xx, yy, Z, centers, coords=None, categories=None, ids=None,
     centers : array-like of shape (k, 2)
     coords : array-like of shape (n_samples, 2), optional
     categories : array-like of shape (n_samples,), optional
-        masterCategory names of the points.
+        Primary label of each point.
     ids : array-like, optional
         Product ids, put in each point trace's ``customdata``.
+    order : sequence of str, optional
+        The primary label's categories in label order (legend order and colours).
 
     Returns
     -------
@@ -374,7 +392,7 @@ def decision_regions(xx, yy, Z, centers, coords=None, categories=None, ids=None,
                                colorscale=scale if k > 0 else "gray", opacity=0.35, showscale=False,
                                name="regions", hovertemplate="cluster %{z}<extra></extra>"))
     if coords is not None and categories is not None:
-        _category_points(fig, coords, categories, ids, size=4, opacity=0.7)
+        _category_points(fig, coords, categories, ids, size=4, opacity=0.7, order=order)
     centers = np.asarray(centers, dtype=float)
     # WebGL traces draw above SVG ones: the centroids use WebGL when the points do.
     top = _scatter_cls(0 if coords is None else len(coords))
@@ -390,13 +408,17 @@ def decision_regions(xx, yy, Z, centers, coords=None, categories=None, ids=None,
     return _layout(fig, title, legend=dict(itemsizing="constant"))
 
 
-def contingency_heatmap(table: pd.DataFrame, title: str | None = "Clusters against masterCategory") -> go.Figure:
+def contingency_heatmap(table: pd.DataFrame, title: str | None = "Clusters against categories", *,
+                        label: str = "category") -> go.Figure:
     """Counts of each cluster (rows) per category (columns), annotated.
 
     Parameters
     ----------
     table : pandas.DataFrame
         Index: clusters; columns: category names (empty columns are dropped).
+    title : str, optional
+    label : str, default "category"
+        The x axis' title: the label column's name.
 
     Returns
     -------
@@ -411,7 +433,7 @@ def contingency_heatmap(table: pd.DataFrame, title: str | None = "Clusters again
         hovertemplate="%{y}, %{x}: %{z}<extra></extra>", colorbar=dict(title="products"),
     ))
     fig.update_yaxes(autorange="reversed")
-    fig.update_xaxes(title="masterCategory")
+    fig.update_xaxes(title=label, type="category")
     return _layout(fig, title)
 
 
@@ -484,7 +506,8 @@ def information_criteria(ns, bic, aic=None, best_n: int | None = None,
 
 
 def density_contours(xx, yy, nll, means=None, regions=None, coords=None, categories=None, ids=None,
-                     weights=None, title: str | None = "Gaussian mixture density") -> go.Figure:
+                     weights=None, title: str | None = "Gaussian mixture density", *,
+                     order=None) -> go.Figure:
     """Contours of the mixture's negative log-likelihood, regions, means and points.
 
     Parameters
@@ -498,6 +521,8 @@ def density_contours(xx, yy, nll, means=None, regions=None, coords=None, categor
         Predicted component per cell, drawn as boundary lines.
     coords, categories, ids : optional
         Points coloured by true category.
+    order : sequence of str, optional
+        The categories in label order (legend order and colours).
     weights : array-like of shape (n_components,), optional
         Shown beside each mean.
 
@@ -523,7 +548,7 @@ def density_contours(xx, yy, nll, means=None, regions=None, coords=None, categor
             contours=dict(coloring="none", start=0.5, end=n - 0.5, size=1),
             line=dict(color="black", width=1.5, dash="dash"), hoverinfo="skip"))
     if coords is not None and categories is not None:
-        _category_points(fig, coords, categories, ids, size=3, opacity=0.5)
+        _category_points(fig, coords, categories, ids, size=3, opacity=0.5, order=order)
     if means is not None:
         means = np.asarray(means, dtype=float)
         text = [f"{i}" if weights is None else f"{i} ({w:.0%})" for i, w in

@@ -3,6 +3,11 @@
 Point traces carry the product id in ``customdata`` so the image-hover
 component can map a point to its product. Figures are values: pure functions
 from arrays and frames to :class:`plotly.graph_objects.Figure`.
+
+Which column colours the points, the order and colours of its values and the
+column that names an item come from the arguments, else from the frame's
+``attrs`` (:meth:`core.subsample.Subsample.frame` sets ``label_columns``,
+``categories`` and ``name_column``): nothing here knows a catalogue's columns.
 """
 from __future__ import annotations
 
@@ -14,13 +19,13 @@ from .. import config
 
 __all__ = [
     "color_groups",
+    "color_by_default",
     "category_scatter",
     "thumbnail_scatter",
     "figure_ids",
     "hover_table",
     "embedding_grid",
     "quality_bars",
-    "COLOR_BY",
     "HOVER_FIELDS",
     "QUALITATIVE",
     "OTHER_COLOR",
@@ -30,36 +35,61 @@ __all__ = [
 # ----------------------------------------------------------------------------
 # Scatters of products (used with the image-hover component)
 # ----------------------------------------------------------------------------
-#: Columns a scatter can be coloured by, masterCategory first (the default).
-COLOR_BY: tuple[str, ...] = ("masterCategory", "gender", "subCategory", "articleType",
-                             "baseColour", "season", "usage")
-#: Fields the hover card shows under the product name.
-HOVER_FIELDS: tuple[str, ...] = ("masterCategory", "subCategory", "articleType", "gender",
-                                 "baseColour", "season", "usage")
-#: Colour-blind-safe qualitative palette for columns other than masterCategory:
-#: Paul Tol's "muted" scheme followed by his "bright" one.
-QUALITATIVE: tuple[str, ...] = ("#332288", "#88CCEE", "#44AA99", "#117733", "#999933",
-                                "#DDCC77", "#CC6677", "#882255", "#AA4499", "#4477AA",
-                                "#EE6677", "#228833")
-#: Colour of the values beyond the palette, grouped as "Other".
-OTHER_COLOR = "#BBBBBB"
+#: Fields the hover card shows under the item's name; None: the frame's
+#: label columns (``frame.attrs["label_columns"]``).
+HOVER_FIELDS = None
+#: The palette of named groups (:data:`core.config.PALETTE`: Okabe-Ito, then
+#: Paul Tol's muted), for the primary label and every other column alike.
+QUALITATIVE: tuple[str, ...] = config.PALETTE
+#: Colour of the values beyond :data:`core.config.MAX_NAMED_GROUPS`, grouped as "Other".
+OTHER_COLOR = config.OTHER_COLOR
 #: Above this many points the scatters use WebGL (``Scattergl``).
 GL_THRESHOLD = 1000
 
 
-def color_groups(values, color_by: str = "masterCategory") -> list[tuple[str, str, np.ndarray]]:
+def color_by_default(frame: pd.DataFrame) -> str:
+    """The column a frame's points are coloured by when none is asked for.
+
+    The primary label (``frame.attrs["label_columns"][0]``), else the first
+    text column other than ``id``.
+    """
+    labels = frame.attrs.get("label_columns") or ()
+    if labels and labels[0] in frame.columns:
+        return labels[0]
+    for col in frame.columns:
+        if col != "id" and (frame[col].dtype == object or pd.api.types.is_string_dtype(frame[col])):
+            return str(col)
+    raise ValueError("the frame has no column to colour by; pass color_by")
+
+
+def _categories_for(frame: pd.DataFrame, color_by: str, categories):
+    if categories is not None:
+        return categories
+    labels = frame.attrs.get("label_columns") or ()
+    return frame.attrs.get("categories") if labels and labels[0] == color_by else None
+
+
+def _name_column(frame: pd.DataFrame):
+    name = frame.attrs.get("name_column") or "name"
+    return name if name in frame.columns else None
+
+
+def color_groups(values, categories=None) -> list[tuple[str, str, np.ndarray]]:
     """Split points into the named, coloured groups of a scatter.
 
     Parameters
     ----------
     values : array-like of shape (n_samples,)
         The column the points are coloured by.
-    color_by : str, default "masterCategory"
-        Its name. masterCategory keeps the fixed order of
-        :data:`core.config.CATEGORIES` and the Okabe-Ito colours of
-        :data:`core.config.CATEGORY_COLORS`; other columns take the most
-        frequent values in :data:`QUALITATIVE` colours and gather the rest as
-        ``"Other (m values)"`` in grey.
+    categories : sequence of str, optional
+        Its values in label order (the primary label's
+        :attr:`core.subsample.Subsample.categories`). Groups then follow that
+        order and value ``categories[i]`` takes ``PALETTE[i]``
+        (:func:`core.config.category_colors`), the same colour on every page
+        and subset; values outside it are gathered as "Other". Without it,
+        values are ordered by frequency (ties by name) and coloured in that
+        order. Either way at most :data:`core.config.MAX_NAMED_GROUPS` groups
+        are named: past it the rest become ``"Other (m values)"`` in grey.
 
     Returns
     -------
@@ -67,26 +97,25 @@ def color_groups(values, color_by: str = "masterCategory") -> list[tuple[str, st
         One entry per group present, ``indices`` into ``values``.
     """
     vals = pd.Series(np.asarray(values, dtype=object)).fillna("(missing)").astype(str)
-    groups: list[tuple[str, str, np.ndarray]] = []
-    if color_by == "masterCategory":
-        order = [c for c in config.CATEGORIES if (vals == c).any()]
-        extra = sorted(set(vals) - set(config.CATEGORIES))
-        for name in order:
-            groups.append((name, config.CATEGORY_COLORS[name], np.flatnonzero(vals == name)))
-        for i, name in enumerate(extra):
-            groups.append((name, QUALITATIVE[i % len(QUALITATIVE)], np.flatnonzero(vals == name)))
-        return groups
     counts = vals.value_counts(sort=True)
     # Ties in frequency are ordered by name so the colours do not depend on row order.
     counts = counts.rename_axis("value").reset_index(name="n").sort_values(
         ["n", "value"], ascending=[False, True])
-    names = counts["value"].tolist()
-    palette_size = len(QUALITATIVE) if len(names) <= len(QUALITATIVE) else len(QUALITATIVE) - 1
-    for i, name in enumerate(names[:palette_size]):
-        groups.append((name, QUALITATIVE[i], np.flatnonzero(vals == name)))
-    rest = names[palette_size:]
+    limit = config.MAX_NAMED_GROUPS
+    if categories is not None and len(categories) <= limit:
+        colours = config.category_colors(categories)
+        names = [str(c) for c in categories if str(c) in set(counts["value"])]
+    else:
+        ranked = counts["value"].tolist()
+        if categories is not None:
+            known = {str(c) for c in categories}
+            ranked = [v for v in ranked if v in known]
+        names = ranked if len(ranked) <= limit and categories is None else ranked[:limit - 1]
+        colours = {name: config.PALETTE[i] for i, name in enumerate(names)}
+    groups = [(name, colours[name], np.flatnonzero((vals == name).to_numpy())) for name in names]
+    rest = sorted(set(counts["value"]) - set(names))
     if rest:
-        groups.append((f"Other ({len(rest)} values)", OTHER_COLOR,
+        groups.append((f"Other ({len(rest)} value{'s' if len(rest) > 1 else ''})", OTHER_COLOR,
                        np.flatnonzero(vals.isin(rest).to_numpy())))
     return groups
 
@@ -106,9 +135,10 @@ def _highlight_mask(highlight, ids: np.ndarray) -> np.ndarray | None:
     return np.isin(ids, arr.astype(np.int64))
 
 
-def category_scatter(coords, frame: pd.DataFrame, color_by: str = "masterCategory",
+def category_scatter(coords, frame: pd.DataFrame, color_by: str | None = None,
                      highlight=None, title: str | None = None, *,
-                     hover_names: bool = True, gl: bool | None = None) -> go.Figure:
+                     hover_names: bool = True, gl: bool | None = None,
+                     categories=None) -> go.Figure:
     """A scatter of products with one trace per category value.
 
     Parameters
@@ -118,9 +148,10 @@ def category_scatter(coords, frame: pd.DataFrame, color_by: str = "masterCategor
     frame : pandas.DataFrame
         One row per point, in the order of ``coords``, with an ``id`` column
         and the column named by ``color_by``.
-    color_by : str, default "masterCategory"
+    color_by : str, optional
         Column that names and colours the traces; see :func:`color_groups`.
         The legend names every value, and clicking a legend entry toggles it.
+        Default: :func:`color_by_default` (the primary label).
     highlight : array-like, optional
         Boolean mask of shape (n_samples,) or product ids. Matching points are
         drawn again on top, ringed, in a trace named ``"Matches (k)"``, and the
@@ -131,12 +162,16 @@ def category_scatter(coords, frame: pd.DataFrame, color_by: str = "masterCategor
         component shows its own card and passes False to keep the figure small.
     gl : bool, optional
         Use ``Scattergl``; by default above :data:`GL_THRESHOLD` points.
+    categories : sequence of str, optional
+        Order and colours of ``color_by``'s values (see :func:`color_groups`);
+        default the frame's categories when ``color_by`` is its primary label.
 
     Returns
     -------
     plotly.graph_objects.Figure
         Every point trace holds the product ids in ``customdata``.
     """
+    color_by = color_by or color_by_default(frame)
     xy = np.asarray(coords, dtype=np.float64)
     if xy.ndim != 2 or xy.shape[1] != 2:
         raise ValueError(f"coords must have shape (n_samples, 2), got {xy.shape}")
@@ -151,11 +186,12 @@ def category_scatter(coords, frame: pd.DataFrame, color_by: str = "masterCategor
     mask = _highlight_mask(highlight, ids)
     faded = mask is not None and mask.any()
     size = _marker_size(n)
-    names = frame["productDisplayName"].astype(str).to_numpy() if (
-        hover_names and "productDisplayName" in frame.columns) else None
+    name_col = _name_column(frame)
+    names = frame[name_col].astype(str).to_numpy() if hover_names and name_col else None
 
     fig = go.Figure()
-    for name, colour, idx in color_groups(frame[color_by].to_numpy(), color_by):
+    for name, colour, idx in color_groups(frame[color_by].to_numpy(),
+                                          _categories_for(frame, color_by, categories)):
         trace = dict(
             x=xy[idx, 0], y=xy[idx, 1], mode="markers", name=f"{name} ({len(idx)})",
             legendgroup=name, customdata=ids[idx],
@@ -214,7 +250,7 @@ def _spread_indices(xy: np.ndarray, cell: np.ndarray, max_images: int, seed: int
 
 
 def thumbnail_scatter(coords, frame: pd.DataFrame, image_url, *, categories: bool = True,
-                      color_by: str = "masterCategory", max_images: int = 150,
+                      color_by: str | None = None, max_images: int = 150,
                       thumb_fraction: float = 0.045, title: str | None = None,
                       hover_names: bool = True) -> go.Figure:
     """Thumbnails drawn along a scatter (the notebook's ``AnnotationBbox`` view).
@@ -249,6 +285,7 @@ def thumbnail_scatter(coords, frame: pd.DataFrame, image_url, *, categories: boo
         ``layout.shapes``.
     """
     xy = np.asarray(coords, dtype=np.float64)
+    color_by = color_by or color_by_default(frame)
     if categories:
         fig = category_scatter(xy, frame, color_by=color_by, title=title, hover_names=hover_names)
     else:
@@ -266,7 +303,8 @@ def thumbnail_scatter(coords, frame: pd.DataFrame, image_url, *, categories: boo
     ids = frame["id"].to_numpy(dtype=np.int64)
     colour_of = np.full(len(xy), OTHER_COLOR, dtype=object)
     if categories:
-        for _name, colour, idx in color_groups(frame[color_by].to_numpy(), color_by):
+        for _name, colour, idx in color_groups(frame[color_by].to_numpy(),
+                                               _categories_for(frame, color_by, None)):
             colour_of[idx] = colour
     images, shapes = [], []
     for i in picked:
@@ -291,7 +329,7 @@ def figure_ids(fig: go.Figure) -> np.ndarray:
     return np.unique(np.concatenate(parts).astype(np.int64))
 
 
-def hover_table(frame: pd.DataFrame, fields=HOVER_FIELDS) -> dict:
+def hover_table(frame: pd.DataFrame, fields=HOVER_FIELDS, name_column: str | None = None) -> dict:
     """What the image-hover component needs to describe each product, as plain JSON.
 
     Columns are dictionary-coded (unique values plus one small integer per
@@ -302,9 +340,12 @@ def hover_table(frame: pd.DataFrame, fields=HOVER_FIELDS) -> dict:
     Parameters
     ----------
     frame : pandas.DataFrame
-        With ``id``, ``productDisplayName`` and the ``fields`` present.
-    fields : sequence of str
-        Columns shown under the name; absent ones are skipped.
+        With ``id`` and the ``fields`` present.
+    fields : sequence of str, optional
+        Columns shown under the name; absent ones are skipped. Default: the
+        frame's label columns (``frame.attrs["label_columns"]``).
+    name_column : str, optional
+        Column naming each item; default ``frame.attrs["name_column"]``.
 
     Returns
     -------
@@ -312,10 +353,12 @@ def hover_table(frame: pd.DataFrame, fields=HOVER_FIELDS) -> dict:
         ``{"id": [...], "name": [...], "fields": [...],
         "columns": {field: {"values": [...], "codes": [...]}}}``.
     """
+    if fields is None:
+        fields = tuple(frame.attrs.get("label_columns") or ())
+    name_col = name_column if name_column in frame.columns else _name_column(frame)
     out = {
         "id": frame["id"].astype("int64").tolist(),
-        "name": frame["productDisplayName"].astype(str).tolist()
-        if "productDisplayName" in frame.columns else [""] * len(frame),
+        "name": frame[name_col].astype(str).tolist() if name_col else [""] * len(frame),
         "fields": [],
         "columns": {},
     }
@@ -329,7 +372,7 @@ def hover_table(frame: pd.DataFrame, fields=HOVER_FIELDS) -> dict:
 
 
 def embedding_grid(panels: dict, frame: pd.DataFrame, n_cols: int = 3,
-                   color_by: str = "masterCategory", title: str | None = None) -> go.Figure:
+                   color_by: str | None = None, title: str | None = None) -> go.Figure:
     """Small multiples: the same products in several 2-D embeddings.
 
     Parameters
@@ -340,7 +383,9 @@ def embedding_grid(panels: dict, frame: pd.DataFrame, n_cols: int = 3,
     frame : pandas.DataFrame
         With ``id`` and ``color_by``.
     n_cols : int, default 3
-    color_by : str, default "masterCategory"
+    color_by : str, optional
+        Default: :func:`color_by_default` (the primary label, in its
+        categories' order and colours).
     title : str, optional
 
     Returns
@@ -355,7 +400,8 @@ def embedding_grid(panels: dict, frame: pd.DataFrame, n_cols: int = 3,
     n_rows = max(1, -(-len(names) // n_cols))
     fig = make_subplots(rows=n_rows, cols=n_cols, subplot_titles=names,
                         horizontal_spacing=0.03, vertical_spacing=0.08)
-    groups = color_groups(frame[color_by].to_numpy(), color_by)
+    color_by = color_by or color_by_default(frame)
+    groups = color_groups(frame[color_by].to_numpy(), _categories_for(frame, color_by, None))
     ids = frame["id"].to_numpy(dtype=np.int64)
     n = len(frame)
     Trace = go.Scattergl if n > GL_THRESHOLD else go.Scatter

@@ -114,9 +114,9 @@ def test_overview(at):
     assert m["Rows read"] == "1,500"
     assert int(m["Subsample"].replace(",", "")) > 100
     assert "Missing values per column" in titles(at)
-    names = trace_names(at, "Products per masterCategory")
-    assert names == ["products"]
-    bars = next(s for s in charts(at) if s["layout"]["title"]["text"].startswith("Products"))["data"][0]
+    names = trace_names(at, "Items per masterCategory")
+    assert names == ["items"]
+    bars = next(s for s in charts(at) if s["layout"]["title"]["text"].startswith("Items"))["data"][0]
     assert bars["x"][:2] == ["Accessories", "Apparel"]
     assert len(at.image) >= 7  # the gallery: products of every category
     assert any("Licence" in md.value for md in at.markdown)

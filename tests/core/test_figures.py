@@ -15,12 +15,20 @@ def _names(fig: go.Figure) -> list[str]:
 
 def test_class_counts_orders_and_colours_categories():
     counts = {"Footwear": 30, "Apparel": 50, "Home": 1, "Accessories": 40}
-    fig = figures.class_counts(counts)
+    fig = figures.class_counts(counts, "Products per masterCategory", order=config.CATEGORIES,
+                               label="masterCategory")
     bar = fig.data[0]
     assert list(bar.x) == ["Accessories", "Apparel", "Footwear", "Home"]
     assert list(bar.y) == [40, 50, 30, 1]
     assert list(bar.marker.color) == [config.CATEGORY_COLORS[c] for c in bar.x]
     assert fig.layout.title.text == "Products per masterCategory"
+    assert fig.layout.xaxis.title.text == "masterCategory"
+
+
+def test_class_counts_without_an_order_goes_from_the_largest():
+    fig = figures.class_counts({"b": 3, "a": 9, "c": 5})
+    assert list(fig.data[0].x) == ["a", "c", "b"]
+    assert list(fig.data[0].marker.color) == list(config.PALETTE[:3])
 
 
 def test_class_counts_uses_log_axis_for_skewed_counts():
@@ -102,7 +110,8 @@ def test_decision_regions_layers():
     xx, yy = np.linspace(-3, 3, 20), np.linspace(-3, 3, 10)
     centers = np.array([[-1.0, 0.0], [1.0, 0.0]])
     Z = (np.meshgrid(xx, yy)[0] > 0).astype(int)
-    fig = figures.decision_regions(xx, yy, Z, centers, coords, cats, ids=np.arange(40))
+    fig = figures.decision_regions(xx, yy, Z, centers, coords, cats, ids=np.arange(40),
+                                   order=config.CATEGORIES)
     assert _names(fig) == ["regions", "Apparel", "Footwear", "centroids"]
     assert np.asarray(fig.data[0].z).shape == (10, 20)
     assert fig.data[1].marker.color == config.CATEGORY_COLORS["Apparel"]

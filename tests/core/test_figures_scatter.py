@@ -12,7 +12,8 @@ from core import config, figures
 
 
 def _frame(n: int, rng) -> pd.DataFrame:
-    return pd.DataFrame({
+    """A frame like a Kaggle subsample's, with the description in ``attrs`` as Subsample.frame() sets it."""
+    frame = pd.DataFrame({
         "id": np.arange(n, dtype=np.int64) * 7 + 1000,
         "masterCategory": rng.choice(["Apparel", "Footwear", "Accessories", "Home"], n,
                                      p=[0.5, 0.3, 0.19, 0.01]),
@@ -21,6 +22,9 @@ def _frame(n: int, rng) -> pd.DataFrame:
         "subCategory": rng.choice(["Topwear", "Shoes"], n),
         "productDisplayName": [f"Product <b>{i}</b>" for i in range(n)],
     })
+    frame.attrs.update(label_columns=("masterCategory", "subCategory", "articleType", "gender"),
+                       categories=config.CATEGORIES, name_column="productDisplayName")
+    return frame
 
 
 @pytest.fixture
@@ -72,8 +76,8 @@ def test_other_columns_use_a_capped_palette_with_other(data):
     xy, frame = data
     fig = figures.category_scatter(xy, frame, color_by="articleType")
     names = [t.name for t in fig.data]
-    assert len(fig.data) == len(figures.QUALITATIVE)
-    assert names[-1].startswith("Other (9 values)")
+    assert len(fig.data) == config.MAX_NAMED_GROUPS
+    assert names[-1].startswith("Other (5 values)")
     assert fig.data[-1].marker.color == figures.OTHER_COLOR
     colours = [t.marker.color for t in fig.data[:-1]]
     assert len(set(colours)) == len(colours)
