@@ -92,8 +92,12 @@ def run(size: str, workers: int, methods, map_sample: int) -> dict:
     client = Client(lc)
     peaks = Peaks(client)
     try:
-        # a fresh store per worker count, so each run decodes
-        os.environ[store.STORE_ENV] = str(config.cache_dir() / "scale-bench" / f"w{workers}")
+        # a fresh store per run, so each run decodes and fits from scratch
+        import shutil
+
+        where = config.cache_dir() / "scale-bench" / f"{size}-w{workers}"
+        shutil.rmtree(where, ignore_errors=True)
+        os.environ[store.STORE_ENV] = str(where)
         last = [None]
 
         def progress(f, m):
@@ -108,6 +112,7 @@ def run(size: str, workers: int, methods, map_sample: int) -> dict:
         mem = peaks.close()
         client.close()
         lc.close()
+    # the LocalCluster's scheduler runs in this process: "app" includes it
     mem["app"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     out["peak_memory"] = mem
     out["size"], out["workers"] = size, workers

@@ -62,7 +62,11 @@ def _fit_umap(Y: np.ndarray, random_state: int):
     return model
 
 
-def _transform_task(store: FeatureStore, i: int, dims: int, method: str, model, name: str) -> int:
+def _transform_task(store: FeatureStore, i: int, dims: int, method: str, payload: bytes,
+                    name: str) -> int:
+    import pickle
+
+    model = pickle.loads(payload)
     start, stop = store.bounds(i)
     g = store.group("r+")
     x = np.asarray(g["scores"][start:stop, :dims], dtype=np.float32)
@@ -159,7 +163,11 @@ def embed(client, store: FeatureStore, method: str, *, sample_size: Optional[int
                                          fill_value=np.nan, overwrite=True)
     todo = [i for i in range(store.n_chunks)
             if not np.isin(np.arange(*store.bounds(i)), rows).all()]
-    model_f = client.scatter(model, broadcast=True)
+    import pickle
+
+    # Pickled whole: Dask's array serializer would send openTSNE's TSNEEmbedding,
+    # an ndarray subclass, as a plain array without its affinities.
+    model_f = client.scatter(pickle.dumps(model), broadcast=True)
     futs = [client.submit(_transform_task, store, i, dims, method, model_f, path, pure=False)
             for i in todo]
     track(client, futs, scaled(progress, 0.5, 1.0), f"{name}: placing the other rows")
