@@ -12,7 +12,6 @@ from __future__ import annotations
 import time
 from typing import Optional
 
-import numpy as np
 
 from .. import clustering, config, manifold
 from ..progress import ProgressFn, report, scaled
