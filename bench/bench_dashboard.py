@@ -131,25 +131,7 @@ def bench_hover(url: str, fraction: float, hovers: int, shots: Path | None,
                                  ".reduce((a, t) => a + (t.x ? t.x.length : 0), 0)")
         page.locator(".fhs-plot").first.scroll_into_view_if_needed()
         page.wait_for_timeout(1000)
-        page.evaluate("() => document.addEventListener('mousemove', "
-                      "e => { window.__lastMove = e.timeStamp; }, true)")
-        to_card, to_image, misses = [], [], 0
-        prev = ""
-        for k in range(hovers):
-            pos = page.evaluate(_POINT_JS, k)
-            page.mouse.move(pos["x"] + 25, pos["y"] + 25)
-            page.wait_for_timeout(120)
-            page.mouse.move(pos["x"], pos["y"])
-            try:
-                handle = page.wait_for_function(_RESULT_JS, arg=prev, timeout=5000)
-            except Exception:
-                misses += 1
-                continue
-            r = handle.json_value()
-            prev = r["id"]
-            to_card.append(r["shown"] - r["move"])
-            to_image.append(r["loaded"] - r["move"])
-            page.wait_for_timeout(50)
+        to_card, to_image, misses = _hover_times(page, hovers)
         if shots is not None:
             shots.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(shots / f"bench-hover-{n_points}.png"))
