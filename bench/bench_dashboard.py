@@ -6,6 +6,12 @@ counted):
 * **page switch**: the server time of one script run per page, measured with
   ``streamlit.testing.v1.AppTest`` (the whole ``app.py`` frame plus the page);
   target under 1 s.
+* **map sizes**: ``bench/map_app.py`` opened in chromium with 4,208, 42,072
+  and 1,000,000 points (the dataset's products repeated; ``--map-source pca``
+  replicates the real PCA map with jitter, ``generated`` places points in
+  category blobs): time from opening the page to the map's first draw, the
+  browser's share of it (loading plotly.js and the buffers, building traces,
+  rendering), the bytes of the three buffers, and hover latency at each size;
 * **hover latency**: in Debian's chromium against ``streamlit run app.py``,
   the time from the last pointer move onto a point of the Embeddings scatter to
   the ``load`` event of that product's thumbnail in the hover card (and to the
@@ -125,25 +131,7 @@ def bench_hover(url: str, fraction: float, hovers: int, shots: Path | None,
                                  ".reduce((a, t) => a + (t.x ? t.x.length : 0), 0)")
         page.locator(".fhs-plot").first.scroll_into_view_if_needed()
         page.wait_for_timeout(1000)
-        page.evaluate("() => document.addEventListener('mousemove', "
-                      "e => { window.__lastMove = e.timeStamp; }, true)")
-        to_card, to_image, misses = [], [], 0
-        prev = ""
-        for k in range(hovers):
-            pos = page.evaluate(_POINT_JS, k)
-            page.mouse.move(pos["x"] + 25, pos["y"] + 25)
-            page.wait_for_timeout(120)
-            page.mouse.move(pos["x"], pos["y"])
-            try:
-                handle = page.wait_for_function(_RESULT_JS, arg=prev, timeout=5000)
-            except Exception:
-                misses += 1
-                continue
-            r = handle.json_value()
-            prev = r["id"]
-            to_card.append(r["shown"] - r["move"])
-            to_image.append(r["loaded"] - r["move"])
-            page.wait_for_timeout(50)
+        to_card, to_image, misses = _hover_times(page, hovers)
         if shots is not None:
             shots.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(shots / f"bench-hover-{n_points}.png"))
@@ -160,6 +148,66 @@ def bench_hover(url: str, fraction: float, hovers: int, shots: Path | None,
             "misses": misses}
 
 
+def _hover_times(page, hovers: int) -> tuple[list[float], list[float], int]:
+    page.evaluate("() => document.addEventListener('mousemove', "
+                  "e => { window.__lastMove = e.timeStamp; }, true)")
+    to_card, to_image, misses, prev = [], [], 0, ""
+    for k in range(hovers):
+        pos = page.evaluate(_POINT_JS, k)
+        page.mouse.move(pos["x"] + 25, pos["y"] + 25)
+        page.wait_for_timeout(120)
+        page.mouse.move(pos["x"], pos["y"])
+        try:
+            handle = page.wait_for_function(_RESULT_JS, arg=prev, timeout=5000)
+        except Exception:
+            misses += 1
+            continue
+        r = handle.json_value()
+        prev = r["id"]
+        to_card.append(r["shown"] - r["move"])
+        to_image.append(r["loaded"] - r["move"])
+        page.wait_for_timeout(50)
+    return to_card, to_image, misses
+
+
+def bench_map_sizes(env: dict, sizes: list[int], source: str, fraction: float, hovers: int) -> dict:
+    """First draw, browser time, buffer bytes and hover latency of ``bench/map_app.py`` per size."""
+    from playwright.sync_api import sync_playwright
+
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp, \
+            Server(env, Path(tmp) / "streamlit.log", script="bench/map_app.py") as server, \
+            sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        for warm_up in (True, False):  # the first pass computes and writes the buffers
+            for n in sizes:
+                page = browser.new_page(viewport={"width": 1400, "height": 1000})
+                page.set_default_timeout(1_800_000)
+                t0 = time.perf_counter()
+                page.goto(f"{server.url}/?n={n}&source={source}&fraction={fraction}")
+                page.wait_for_selector(".fhs-root[data-ready='1']")
+                first = time.perf_counter() - t0
+                info = page.evaluate("() => ({...document.querySelector('.fhs-root').dataset})")
+                if warm_up:
+                    page.close()
+                    continue
+                card, image, misses = _hover_times(page, hovers)
+                page.close()
+                timing = json.loads(info.get("timing", "{}"))
+                out[n] = {"first_draw_s": first, "browser_ms": timing, "mode": info.get("mode"),
+                          "bytes": int(info.get("bytes", 0)), "card_ms": _stats(card),
+                          "image_ms": _stats(image), "misses": misses}
+                c, i = _stats(card), _stats(image)
+                print(f"map of {n:>9,} points ({info.get('mode')}): first draw {first:5.2f} s "
+                      f"(browser: load {timing.get('load', 0):.0f} ms, build {timing.get('build', 0):.0f}"
+                      f" ms, render {timing.get('render', 0):.0f} ms); buffers {int(info.get('bytes', 0)):,}"
+                      f" bytes; hover -> card median {c.get('median', float('nan')):.1f} ms, -> image"
+                      f" median {i.get('median', float('nan')):.1f} ms p90 {i.get('p90', float('nan')):.1f}"
+                      f" ms ({misses} misses)", flush=True)
+        browser.close()
+    return out
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", help="dataset folder (default: the demo set)")
@@ -171,6 +219,11 @@ def main(argv=None) -> int:
     ap.add_argument("--cache", help="cache folder (default: $FASHION_CACHE_DIR or the repo's cache/)")
     ap.add_argument("--skip-pages", action="store_true", help="only measure the hover latency")
     ap.add_argument("--skip-hover", action="store_true", help="only measure the page switch")
+    ap.add_argument("--skip-map", action="store_true", help="skip the map sizes")
+    ap.add_argument("--map-sizes", default="4208,42072,1000000",
+                    help="points per map, comma-separated (default 4208,42072,1000000)")
+    ap.add_argument("--map-source", choices=("generated", "pca"), default="generated",
+                    help="map coordinates: category blobs, or the PCA map replicated with jitter")
     args = ap.parse_args(argv)
 
     if args.data:
@@ -187,6 +240,10 @@ def main(argv=None) -> int:
             with Server(dict(os.environ), Path(tmp) / "streamlit.log") as server:
                 summary["hover"] = bench_hover(server.url, args.fraction, args.hovers,
                                                REPO / "artifacts" / "screenshots", args.page)
+    if not args.skip_map:
+        sizes = [int(v) for v in args.map_sizes.split(",") if v.strip()]
+        summary["map"] = bench_map_sizes(dict(os.environ), sizes, args.map_source, args.fraction,
+                                         min(args.hovers, 20))
     print(json.dumps(summary))
     return 0
 

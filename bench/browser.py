@@ -43,19 +43,19 @@ def healthy(url: str) -> bool:
 
 
 class Server:
-    """A ``streamlit run app.py`` on a free local port, logging to ``log_path``.
+    """A ``streamlit run app.py`` (or another ``script``) on a free local port, logging to ``log_path``.
 
     Use as a context manager, or call :meth:`stop`. Raises RuntimeError, with
     the end of the log, when the server does not answer within ``timeout_s``.
     """
 
-    def __init__(self, env: dict, log_path: Path, timeout_s: float = 120.0):
+    def __init__(self, env: dict, log_path: Path, timeout_s: float = 120.0, script: str = "app.py"):
         self.log_path = Path(log_path)
         port = free_port()
         self.url = f"http://127.0.0.1:{port}"
         self._log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+            [sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port),
              "--server.address", "127.0.0.1", "--server.headless", "true",
              "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
             cwd=REPO, env=env, stdout=self._log, stderr=subprocess.STDOUT)

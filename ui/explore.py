@@ -18,7 +18,7 @@ import streamlit as st
 
 from core import figures, similarity
 from ui import progress, thumbs
-from ui.scatter import hover_scatter
+from ui.scatter import map_scatter
 from ui.text import plain
 
 #: Products shown in the selection gallery (the breakdown counts them all).
@@ -196,11 +196,10 @@ def explore_scatter(sub, coords, frame: pd.DataFrame, *, key: str, title: Option
         with progress.task(f"Writing {len(todo):,} thumbnails (first view only)") as cb:
             thumbs.ensure_thumbnails(sub.dataset, todo, progress=cb)
 
-    fig = figures.category_scatter(coords, frame, color_by=colour,
-                                   highlight=mask if mask.any() else None, title=title,
-                                   hover_names=False)
     hover_fields = tuple(cat.hover_fields) + tuple(extra)
-    result = hover_scatter(fig, frame, sub.dataset, key=key, height=height, fields=hover_fields)
+    result = map_scatter(coords, frame, sub.dataset, key=key, color_by=colour,
+                         highlight=mask if mask.any() else None, title=title, height=height,
+                         fields=hover_fields)
     st.caption("How to read this: each dot is a product; hover for its picture, click to pin it, "
                "drag a box (or lasso from the toolbar) to list the products inside; click legend "
                "entries to hide or show a category; double-click the plot to clear the selection.")

@@ -24,6 +24,8 @@ __all__ = [
     "thumbnail_scatter",
     "figure_ids",
     "hover_table",
+    "coded_fields",
+    "product_names",
     "embedding_grid",
     "quality_bars",
     "HOVER_FIELDS",
@@ -353,21 +355,45 @@ def hover_table(frame: pd.DataFrame, fields=HOVER_FIELDS, name_column: str | Non
         ``{"id": [...], "name": [...], "fields": [...],
         "columns": {field: {"values": [...], "codes": [...]}}}``.
     """
+    coded = coded_fields(frame, fields)
+    return {
+        "id": frame["id"].astype("int64").tolist(),
+        "name": product_names(frame, name_column),
+        "fields": [field for field, _, _ in coded],
+        "columns": {field: {"values": values, "codes": codes.tolist()}
+                    for field, values, codes in coded},
+    }
+
+
+def product_names(frame: pd.DataFrame, name_column: str | None = None) -> list[str]:
+    """Each product's display name (``name_column``, else the frame's), or empty strings."""
+    name_col = name_column if name_column in frame.columns else _name_column(frame)
+    return frame[name_col].astype(str).tolist() if name_col else [""] * len(frame)
+
+
+def coded_fields(frame: pd.DataFrame, fields=HOVER_FIELDS) -> list[tuple[str, list[str], np.ndarray]]:
+    """The hover fields of ``frame``, dictionary-coded.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+    fields : sequence of str, optional
+        Columns to code; absent ones are skipped. Default: the frame's label
+        columns (``frame.attrs["label_columns"]``).
+
+    Returns
+    -------
+    list of (field, values, codes)
+        ``values`` the sorted distinct values as text, ``codes`` (n_rows,)
+        int64 indices into them.
+    """
     if fields is None:
         fields = tuple(frame.attrs.get("label_columns") or ())
-    name_col = name_column if name_column in frame.columns else _name_column(frame)
-    out = {
-        "id": frame["id"].astype("int64").tolist(),
-        "name": frame[name_col].astype(str).tolist() if name_col else [""] * len(frame),
-        "fields": [],
-        "columns": {},
-    }
+    out = []
     for field in fields:
-        if field not in frame.columns:
-            continue
-        codes, uniques = pd.factorize(frame[field].astype(str), sort=True)
-        out["fields"].append(field)
-        out["columns"][field] = {"values": [str(u) for u in uniques], "codes": codes.tolist()}
+        if field in frame.columns:
+            codes, uniques = pd.factorize(frame[field].astype(str), sort=True)
+            out.append((field, [str(u) for u in uniques], codes))
     return out
 
 

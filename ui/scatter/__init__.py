@@ -1,4 +1,11 @@
-"""The image-hover scatter: a Plotly figure whose points show their product on hover.
+"""The image-hover scatter: a product map or Plotly figure whose points show their product on hover.
+
+:func:`map_scatter` draws a category-coloured product map at any size: the
+points, colours and product table travel as binary buffers
+(:mod:`core.figures.maps`) written once under ``static/maps/`` and named by
+their content hash, so the browser fetches each once and a rerun sends only
+their names. :func:`hover_scatter` draws any other Plotly figure (thumbnail
+views, grids) sent as JSON.
 
 Plotly's own hover labels cannot show images, so this Streamlit Components v2
 element draws the figure itself with the plotly.js that ships inside the
@@ -28,13 +35,16 @@ import plotly
 import plotly.graph_objects as go
 import streamlit as st
 
-from core import figures
+from core import figures, files
 from core.dataset import Dataset
+from core.figures import maps
 from ui import thumbs
 from ui.text import plain
 
 _HERE = Path(__file__).resolve().parent
 VENDOR_DIR = thumbs.STATIC_DIR / "vendor"
+#: Where map buffers are written, served at ``app/static/maps/``.
+MAPS_DIR = thumbs.STATIC_DIR / "maps"
 PLOTLY_FILE = f"plotly-{plotly.__version__}.min.js"
 
 _HTML = """
@@ -120,7 +130,7 @@ def hover_scatter(fig: go.Figure, frame: pd.DataFrame, dataset: Dataset, *, key:
         Point traces must hold product ids in ``customdata`` (the figures of
         :mod:`core.figures` do).
     frame : pandas.DataFrame
-        The products, with ``id``, ``productDisplayName`` and the category
+        The products, with ``id``, the name column (``frame.attrs["name_column"]``) and the category
         columns.
     dataset : core.dataset.Dataset
         Whose thumbnails to show; missing thumbnail files are written first.
@@ -148,6 +158,100 @@ def hover_scatter(fig: go.Figure, frame: pd.DataFrame, dataset: Dataset, *, key:
                  "folder writable by the user running the app, then reload.")
         st.plotly_chart(fig, key=f"{key}_fallback")
         return {"selected_ids": [], "clicked_id": None}
+    return _mount(key, data, height)
+
+
+def _publish(data: bytes, key: str) -> str:
+    """Write a map buffer under :data:`MAPS_DIR` once; return its URL."""
+    path = MAPS_DIR / f"{key}.bin"
+    if not path.is_file():
+        MAPS_DIR.mkdir(parents=True, exist_ok=True)
+        files.atomic_write_bytes(path, data)
+    return f"app/static/maps/{key}.bin"
+
+
+def map_payload(buffers: maps.MapBuffers, dataset: Dataset, *, height: int = 560,
+                uirevision: str = "keep", title: str | None = None,
+                density_threshold: int = maps.DENSITY_THRESHOLD) -> dict:
+    """The small JSON the component receives for a map: where its buffers are, and how to draw.
+
+    The buffers themselves are written to static files named by their hashes
+    (once); this dict is all a rerun sends.
+    """
+    return {
+        "map": {
+            "products": _publish(buffers.products, buffers.keys["products"]),
+            "points": _publish(buffers.points, buffers.keys["points"]),
+            "style": _publish(buffers.style, buffers.keys["style"]),
+            "density_threshold": int(density_threshold),
+        },
+        "title": title,
+        "thumb_base": thumbs.thumb_base(dataset),
+        "plotly_src": ensure_plotly_js(),
+        "height": int(height),
+        "revision": f"{buffers.revision}-{height}-{title}",
+        "uirevision": uirevision,
+    }
+
+
+def map_scatter(coords, frame: pd.DataFrame, dataset: Dataset, *, key: str,
+                color_by: str, highlight=None, rows=None, title: str | None = None,
+                height: int = 560, fields=figures.HOVER_FIELDS,
+                density_threshold: int = maps.DENSITY_THRESHOLD) -> dict:
+    """Draw a category-coloured product map with the image-hover card; return the selection.
+
+    Up to ``density_threshold`` points are WebGL markers, one trace per colour
+    group; above it the browser draws a density image (redrawn on zoom) under
+    an even sample of markers. Hover, click and box/lasso selection find the
+    nearest of all points in the browser, at any size.
+
+    Parameters
+    ----------
+    coords : array-like of shape (n_points, 2)
+    frame : pandas.DataFrame
+        The products, one row each, with ``id``, the name column,
+        ``color_by`` and ``fields``.
+    dataset : core.dataset.Dataset
+        Whose thumbnails to show; missing thumbnail files are written first.
+    key : str
+        Widget key; the selection is kept per key.
+    color_by : str
+        Column of ``frame`` naming and colouring the legend groups.
+    highlight : array-like of bool, shape (n_points,), optional
+        Points ringed on top, in a legend entry ``"Matches (k)"``.
+    rows : array-like of int, shape (n_points,), optional
+        Row of ``frame`` each point shows, when points repeat products.
+    title : str, optional
+    height : int, default 560
+    fields : sequence of str
+        Columns of ``frame`` the hover card lists under the name.
+    density_threshold : int
+        Most points drawn as markers.
+
+    Returns
+    -------
+    dict
+        ``selected_ids`` (list of int, unique product ids inside the last box
+        or lasso), ``clicked_id`` (int or None) and ``payload_bytes`` (size of
+        the three buffers).
+    """
+    buffers = maps.map_buffers(coords, frame, color_by, highlight=highlight, rows=rows,
+                               fields=fields)
+    try:
+        thumbs.ensure_thumbnails(dataset, frame["id"].to_numpy())
+        data = map_payload(buffers, dataset, height=height, uirevision=key, title=title,
+                           density_threshold=density_threshold)
+    except OSError as exc:
+        st.error(f"The scatter needs to write files under {thumbs.STATIC_DIR.name}/ beside app.py "
+                 f"(thumbnails, map data and the local copy of plotly.js) and could not: "
+                 f"{plain(exc)}. Make that folder writable by the user running the app, then reload.")
+        return {"selected_ids": [], "clicked_id": None, "payload_bytes": 0}
+    result = _mount(key, data, height)
+    result["payload_bytes"] = buffers.nbytes
+    return result
+
+
+def _mount(key: str, data: dict, height: int) -> dict:
     result = _component(
         key=key, data=data, default={"selected": []}, height=height + 10,
         on_selected_change=_noop, on_clicked_change=_noop,
