@@ -10,12 +10,15 @@ from core.figures import maps
 
 
 def _frame(n: int, rng) -> pd.DataFrame:
-    return pd.DataFrame({
+    frame = pd.DataFrame({
         "id": np.arange(n) + 1000,
         "productDisplayName": [f"Product {i}" for i in range(n)],
         "masterCategory": rng.choice(["Apparel", "Footwear", "Accessories"], n),
         "gender": rng.choice(["Men", "Women"], n),
     })
+    # what a subsample's frame says about itself (core.subsample)
+    frame.attrs.update(name_column="productDisplayName", label_columns=("masterCategory", "gender"))
+    return frame
 
 
 def test_pack_round_trips_arrays_at_aligned_offsets():
