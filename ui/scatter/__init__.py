@@ -28,6 +28,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -161,12 +162,34 @@ def hover_scatter(fig: go.Figure, frame: pd.DataFrame, dataset: Dataset, *, key:
     return _mount(key, data, height)
 
 
+#: A map file unused this long is removed (once per process, on the first map drawn).
+MAP_MAX_AGE_S = 7 * 86400
+#: Its modification time is refreshed when used, at most this often.
+_TOUCH_EVERY_S = 3600
+_pruned: list[bool] = []
+
+
 def _publish(data: bytes, key: str) -> str:
-    """Write a map buffer under :data:`MAPS_DIR` once; return its URL."""
+    """Write a map buffer under :data:`MAPS_DIR` once; return its URL.
+
+    A file already there is only touched, so its age says when it was last
+    used, and files no map has used for :data:`MAP_MAX_AGE_S` are pruned: maps
+    of other settings and data would otherwise pile up forever.
+    """
+    if not _pruned:
+        _pruned.append(True)
+        files.prune_temporaries(MAPS_DIR, max_age_s=MAP_MAX_AGE_S,
+                                match=lambda name: name.endswith(".bin") or files.is_temporary(name))
     path = MAPS_DIR / f"{key}.bin"
     if not path.is_file():
         MAPS_DIR.mkdir(parents=True, exist_ok=True)
         files.atomic_write_bytes(path, data)
+    else:
+        try:
+            if time.time() - path.stat().st_mtime > _TOUCH_EVERY_S:
+                os.utime(path)
+        except OSError:
+            pass  # read-only static folder: the file still serves
     return f"app/static/maps/{key}.bin"
 
 
