@@ -10,29 +10,26 @@ import re
 
 import pytest
 
-from bench.browser import CHROMIUM_ARGS, Server, chromium_path
+from bench.browser import Server
 
 N_POINTS = 200_000
 
 
 @pytest.fixture
-def map_page(tmp_path, shared_cache):
-    if chromium_path() is None:
-        pytest.skip("chromium is not installed (apt-get install chromium, or set CHROMIUM_PATH)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (Python) is not installed")
+def map_page(tmp_path, shared_cache, browser):
+    """The map harness on its own server, in a tab of the session's browser."""
     env = dict(os.environ)
     env.pop("FASHION_DATA_DIR", None)
     env["FASHION_CACHE_DIR"] = os.environ.get("FASHION_E2E_CACHE") or str(shared_cache)
     with Server(env, tmp_path / "streamlit.log", timeout_s=90, script="bench/map_app.py") as server:
-        with sync_api.sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.page_errors = []
-            page.on("pageerror", lambda e: page.page_errors.append(str(e)))
-            page.goto(f"{server.url}/?n={N_POINTS}")
-            page.wait_for_selector(".fhs-root[data-ready='1']", timeout=180_000)
-            yield page
-            browser.close()
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        page = context.new_page()
+        page.page_errors = []
+        page.on("pageerror", lambda e: page.page_errors.append(str(e)))
+        page.goto(f"{server.url}/?n={N_POINTS}")
+        page.wait_for_selector(".fhs-root[data-ready='1']", timeout=180_000)
+        yield page
+        context.close()
 
 
 def test_200k_map_hovers_to_a_thumbnail_and_box_selects_ids(map_page):
