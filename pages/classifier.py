@@ -112,13 +112,14 @@ def _show_upload(f, r: dict) -> None:
                 col.image(str(path), caption=f"{plain(n['category'])} ({n['distance']:.2f})", width=70)
     tags = r.get("tags", {})
     if len(tags) > 1:
-        # catalogue values are other people's text: a DataFrame cell shows them literally
-        st.dataframe(figures.tags_table(tags), hide_index=True,
-                     column_config={"confidence": st.column_config.ProgressColumn(
-                         format="percent", min_value=0.0, max_value=1.0)})
-        st.caption("How to read this: each attribute's tag with the model's probability for it, "
-                   "and its two runners-up. A rare value the model never learnt alone is answered "
-                   "as \"other\".")
+        # catalogue values are other people's text: plain() shows them literally
+        lines = [f"- {plain(column)}: **{plain(t['label'])}** ({t['confidence']:.0%})"
+                 + ("; then " + ", ".join(f"{plain(name)} {p:.0%}" for name, p in t["top"][1:3])
+                    if len(t["top"]) > 1 else "")
+                 for column, t in tags.items()]
+        b.markdown("Tags\n" + "\n".join(lines))
+        b.caption("How to read this: each attribute's tag with the model's probability, then "
+                  "its runners-up. A value too rare to learn alone is answered as \"other\".")
 
 
 if files:

@@ -19,7 +19,7 @@ from .. import config
 from .products import category_scatter
 
 __all__ = ["history_figure", "confusion_figure", "per_class_table", "attribute_table",
-           "confused_pairs_table", "label_issues_table", "tags_table", "upload_map_figure",
+           "confused_pairs_table", "label_issues_table", "upload_map_figure",
            "READABLE_CLASSES"]
 
 #: A confusion matrix is drawn up to this many classes; past it the cells are
@@ -133,13 +133,6 @@ def label_issues_table(issues: dict, frame: pd.DataFrame) -> pd.DataFrame:
             for column, found in issues.items() for i in found]
     return pd.DataFrame(rows, columns=["attribute", "id", "stored label", "model says", "confidence",
                                        "probability of the stored label", "product name"])
-
-
-def tags_table(tags: dict, n_alternatives: int = 3) -> pd.DataFrame:
-    """An upload's tags: attribute, answer, confidence and the runners-up of each attribute."""
-    return pd.DataFrame([{"attribute": column, "tag": t["label"], "confidence": t["confidence"],
-                          "alternatives": ", ".join(f"{name} {p:.0%}" for name, p in t["top"][1:n_alternatives])}
-                         for column, t in tags.items()])
 
 
 def upload_map_figure(coords, frame, points: Sequence[tuple[str, float, float]],
