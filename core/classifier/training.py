@@ -1,12 +1,15 @@
 """Training a classifier on the notebook's split, evaluated and cached.
 
-:func:`train` runs five named steps, memoized as one: read the photos and
-split them (:func:`_split_photos`), fit the model (:func:`_fit_default`, with
-its PCA + SVC partner, or :func:`_fit_seed`), evaluate it on the reported
-validation set, save the ``.keras`` file, and calibrate the out-of-distribution
-thresholds on the tuning slice (:func:`_calibrate_ood`). Early stopping, the
-partner's weight and the thresholds use the tuning slice only, never the
-validation set.
+:func:`train` runs its named steps, memoized as one: read the photos, split
+them and map every attribute's labels (:func:`_split_photos`), fit the model
+(:func:`_fit_default`, one head per attribute, with its PCA + SVC partner on the
+primary; or :func:`_fit_seed`), evaluate every attribute on the reported
+validation set (:func:`_validate`), check the catalogue's labels on the products
+the model never trained on (:func:`_check`), save the ``.keras`` file,
+calibrate the out-of-distribution thresholds on the tuning slice
+(:func:`_calibrate_ood`) and embed the catalogue for nearest neighbours. Early
+stopping, the partner's weight and the thresholds use the tuning slice only,
+never the validation set.
 """
 from __future__ import annotations
 
