@@ -121,7 +121,7 @@ def similarity_agreement(sub, k: int = 8, n_queries: int = 2000) -> dict:
     queries = np.sort(np.random.default_rng(0).choice(val, min(n_queries, len(val)), replace=False))
     values = frame[column].to_numpy()
     out = {"k": k, "column": column, "n_queries": int(len(queries))}
-    model = similarity.model_space(sub)
+    model = similarity.model_space(sub, whole=False)  # this setting's own tagger
     if model is not None:
         out["model_embedding"] = similarity.agreement(model, values, queries, k)
     out["pixel_pca"] = similarity.agreement(np.asarray(similarity.space(sub)), values, queries, k)

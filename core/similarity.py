@@ -45,8 +45,12 @@ def space(sub, n_components: int = N_COMPONENTS, random_state: int = config.DEFA
     return pca.fit(sub, n, random_state, progress).scores
 
 
-def model_space(sub) -> Optional[np.ndarray]:
+def model_space(sub, whole: bool = True) -> Optional[np.ndarray]:
     """The tagger's embedding of ``sub``'s rows, in their order, or None when no tagger is trained.
+
+    ``whole``: prefer the tagger trained on the whole dataset (see
+    :func:`core.classifier.predict.trained_embedding`); False takes the one
+    trained on ``sub`` itself, as a benchmark of that setting needs.
 
     Returns
     -------
@@ -54,7 +58,7 @@ def model_space(sub) -> Optional[np.ndarray]:
     """
     from .classifier.predict import trained_embedding
 
-    found = trained_embedding(sub)
+    found = trained_embedding(sub, whole)
     if found is None:
         return None
     ids, emb = found

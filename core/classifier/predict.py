@@ -173,12 +173,13 @@ def load(sub, model: str = "default", epochs: Optional[int] = None, seed: int = 
     return predictor
 
 
-def trained_embedding(sub) -> Optional[tuple[np.ndarray, np.ndarray]]:
+def trained_embedding(sub, whole: bool = True) -> Optional[tuple[np.ndarray, np.ndarray]]:
     """The default model's embedding of the catalogue, when a model is trained; else None.
 
-    The model trained on the whole dataset when there is one (it has seen the
-    most), else the one trained on ``sub``; nothing is trained here. The
-    embedding is computed once, at training, and read back from the cache.
+    The model trained on the whole dataset when there is one and ``whole`` (it
+    has seen the most), else the one trained on ``sub``; nothing is trained
+    here. The embedding is computed once, at training, and read back from the
+    cache.
 
     Returns
     -------
@@ -189,7 +190,8 @@ def trained_embedding(sub) -> Optional[tuple[np.ndarray, np.ndarray]]:
     """
     from ..subsample import Subsample
 
-    for model_sub in (Subsample(sub.dataset, fraction=1.0, seed=sub.seed), sub):
+    candidates = [Subsample(sub.dataset, fraction=1.0, seed=sub.seed)] if whole else []
+    for model_sub in candidates + [sub]:
         if is_trained(model_sub):
             info = train(model_sub, allow=False)
             rows = _rows(model_sub)
