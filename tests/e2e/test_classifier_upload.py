@@ -49,9 +49,9 @@ def test_upload_good_and_bad_files(page, app_server, tmp_path):
     assert text.count("Most similar products") == len(good), text[:2000]
     for column in ("masterCategory", "subCategory", "articleType", "gender", "baseColour"):
         assert text.count(f"{column}: ") >= len(good), (column, text[:2000])
-    assert "notes.png: not an image" in text
+    assert "notes.png is not an image" in text
     assert "empty.jpg is not an image (empty file)." in text
-    assert "cut.png: the image is truncated" in text
+    assert "cut.png is a truncated" in text
     assert "Where the uploads land on the PCA map" in text
     assert not page.page_errors
     screenshot(page, "classifier_upload")
