@@ -261,6 +261,16 @@ def _print_train(r: dict) -> None:
           f"{r['n_train'] - r['n_tuning_slice']:,} images ({r['n_tuning_slice']:,} more held out "
           "for tuning)")
     print(f"parameters: {p['total']:,} ({p['biases']:,} biases)")
+    print("per attribute (validation part):")
+    for column, a in r.get("attributes", {}).items():
+        other = f", {len(a['other'])} rare values grouped as other" if a["other"] else ""
+        majority = f"{a['majority_rate']:.2%}" if a["majority_rate"] is not None else "n/a"
+        print(f"  {column:15s} top-1 {a['val_accuracy']:.2%}  top-5 {a['top5_accuracy']:.2%}  "
+              f"majority class {majority}  ({a['n_classes']} classes{other})")
+    if r.get("label_issues"):
+        print(f"catalogue check over {r['n_checked']:,} held-out products: labels the model "
+              "contradicts: " + ", ".join(f"{c} {n}" for c, n in r["label_issues"].items()))
+    print("primary attribute per class:")
     for name, c in r["per_class"].items():
         note = f"  ({c['note']})" if c.get("note") else ""
         print(f"  {name:15s} precision {c['precision']:.2f}  recall {c['recall']:.2f}  "
@@ -278,7 +288,9 @@ def cmd_classify(args) -> int:
             print(f"{r['path']}: error: {r['error']}")
         else:
             top = ", ".join(f"{label} {p:.1%}" for label, p in r["top"])
-            print(f"{r['path']}: {r['label']} ({top})")
+            tags = "; ".join(f"{column} {t['label']} {t['confidence']:.0%}"
+                             for column, t in list(r.get("tags", {}).items())[1:])
+            print(f"{r['path']}: {r['label']} ({top})" + (f" [{tags}]" if tags else ""))
     return 2 if any("error" in r for r in results) else 0
 
 
@@ -299,8 +311,10 @@ def _classify_files(sub, paths, model: str = "default", progress=None) -> list[d
     Returns
     -------
     list of dict
-        ``{"path", "label", "confidence", "top"}`` (plus ``warning`` when the
-        image does not look like a catalogue product), or ``{"path", "error"}``.
+        ``{"path", "label", "confidence", "top", "tags"}``: ``label`` is the
+        primary attribute's (masterCategory), ``tags`` maps every attribute to
+        its ``{label, confidence, top}``; plus ``warning`` when the image does
+        not look like a catalogue product. Or ``{"path", "error"}``.
     """
     paths = [str(p) for p in paths]
     out = []
@@ -330,7 +344,7 @@ def _classify_batch(sub, paths: list[str], model: str, progress) -> list[dict]:
         if "error" in r:
             row["error"] = r["error"]
         else:
-            row.update(label=r["label"], confidence=r["confidence"], top=r["top"])
+            row.update(label=r["label"], confidence=r["confidence"], top=r["top"], tags=r["tags"])
             if "warning" in r:
                 row["warning"] = r["warning"]
         out.append(row)
@@ -399,15 +413,16 @@ def build_parser() -> argparse.ArgumentParser:
     command("warm", cmd_warm, "compute and cache everything the dashboard shows",
             "Compute PCA, embeddings, clustering and mixtures for the settings and print the "
             "headline figures.", fraction=True)
-    p = command("train", cmd_train, "train the masterCategory classifier",
+    p = command("train", cmd_train, "train the tagger (every label attribute from the photo)",
                 "Train (or load from the cache) a classifier on the notebook's 80/20 split and "
-                "print its validation accuracy.", fraction=True)
+                "print its validation accuracy per attribute, with the majority-class rate beside "
+                "it, and what the catalogue check found.", fraction=True)
     p.add_argument("--model", choices=("default", "seed"), default="default",
                    help="'default': the model designed for this data; 'seed': the notebook's")
     p.add_argument("--epochs", type=int, default=None, help="epochs (default: the model's own)")
-    p = command("classify", cmd_classify, "classify image files by masterCategory",
-                "Print the top-3 masterCategory of each image, one line each. Exit 0 when all "
-                "were classified, 2 when any was rejected.", fraction=True,
+    p = command("classify", cmd_classify, "tag image files (masterCategory first)",
+                "Print the top-3 masterCategory of each image and its other tags, one line each. "
+                "Exit 0 when all were classified, 2 when any was rejected.", fraction=True,
                 json_help="print one JSON object per line")
     p.add_argument("images", nargs="+", metavar="IMAGE", help="image files")
     return parser

@@ -1,4 +1,4 @@
-"""Classifier page: which model answers, how it was trained and evaluated, uploads to classify."""
+"""Classifier page: which model answers, uploads tagged, evaluation per attribute, the catalogue check."""
 from __future__ import annotations
 
 import logging
@@ -8,6 +8,7 @@ import streamlit as st
 from core import admission, classifier, figures, pca, uploads
 from core.subsample import Subsample
 from ui import progress, state, thumbs
+from ui.text import plain
 
 logger = logging.getLogger(__name__)
 settings = state.current()
@@ -15,9 +16,10 @@ sub = settings.sub
 dataset = sub.dataset
 
 st.title("Classifier")
-st.caption("masterCategory from a product photo. The notebook's CNN (400x400 input, 48 million "
-           "parameters) took 75 minutes for 10 epochs and reached 46.6%, below always answering "
-           "\"Apparel\"; the default model here reads the catalogue's own 80x60 colour photos.")
+st.caption(f"Tags from a product photo: {', '.join(sub.label_columns)}, one model with one head per "
+           "attribute. The notebook's CNN (400x400 input, 48 million parameters) took 75 minutes for "
+           "10 epochs and reached 46.6% on masterCategory alone, below always answering \"Apparel\"; "
+           "the default model here reads the catalogue's own 80x60 colour photos.")
 if dataset.is_demo:
     st.warning("Demo set: the model is trained on synthetic images, so its answers about real "
                "photos mean little.", icon=":material/science:")
@@ -91,13 +93,13 @@ def _show_upload(f, r: dict) -> None:
         st.error("This file cannot be classified:", icon=":material/error:")
         st.text(r["error"])
         return
-    a, b, c = st.columns([1, 2, 3])
+    a, b, c = st.columns([1, 3, 3])
     # The model's input, not the raw upload: small whatever was sent, and
     # exactly what was classified.
     a.image(r["input"], width=120, caption="as the model sees it")
-    b.markdown(f"**{r['label']}** ({r['confidence']:.0%})")
+    b.markdown(f"**{plain(r['label'])}** ({r['confidence']:.0%})")
     for label, p in r["top"]:
-        b.progress(float(p), text=f"{label}: {p:.1%}")
+        b.progress(float(p), text=f"{plain(label)}: {p:.1%}")
     if r.get("warning"):
         b.warning(r["warning"], icon=":material/warning:")
     with c:
@@ -107,7 +109,17 @@ def _show_upload(f, r: dict) -> None:
         for col, n in zip(cols, near):
             path = thumbs.thumb_path(train_sub.dataset, n["id"])
             if path.is_file():
-                col.image(str(path), caption=f"{n['category']} ({n['distance']:.2f})", width=70)
+                col.image(str(path), caption=f"{plain(n['category'])} ({n['distance']:.2f})", width=70)
+    tags = r.get("tags", {})
+    if len(tags) > 1:
+        # catalogue values are other people's text: plain() shows them literally
+        lines = [f"- {plain(column)}: **{plain(t['label'])}** ({t['confidence']:.0%})"
+                 + ("; then " + ", ".join(f"{plain(name)} {p:.0%}" for name, p in t["top"][1:3])
+                    if len(t["top"]) > 1 else "")
+                 for column, t in tags.items()]
+        b.markdown("Tags\n" + "\n".join(lines))
+        b.caption("How to read this: each attribute's tag with the model's probability, then "
+                  "its runners-up. A value too rare to learn alone is answered as \"other\".")
 
 
 if files:
@@ -150,6 +162,59 @@ if files:
             logger.exception("the PCA map of uploads")
             st.caption("The PCA map is unavailable; the details are in the server's log.")
 
+def _gallery(items: list[dict], caption) -> None:
+    """Thumbnails of ``items`` (each with an ``id``), six a row, captioned by ``caption(item)``."""
+    try:
+        thumbs.ensure_thumbnails(train_sub.dataset, [w["id"] for w in items])
+    except Exception:
+        logger.exception("thumbnails for the classifier page")
+        st.caption("Thumbnails are unavailable; the details are in the server's log.")
+    cols = st.columns(6)
+    for i, w in enumerate(items):
+        path = thumbs.thumb_path(train_sub.dataset, w["id"])
+        if path.is_file():
+            cols[i % 6].image(str(path), width=80, caption=caption(w))
+
+
+def _show_evaluation(attribute: dict, ev: dict) -> None:
+    """One attribute's confusion matrix (or most confused pairs), per-class table and mistakes."""
+    column, classes = attribute["column"], ev.get("classes", attribute["classes"])
+    c1, c2 = st.columns([3, 2])
+    with c1:
+        present = sum(1 for c in ev["per_class"] if c["support"] or c["predicted"])
+        if present <= figures.READABLE_CLASSES:
+            st.plotly_chart(figures.confusion_figure(ev["confusion"], classes,
+                                                     title=f"{column}: confusion (validation part)"),
+                            key=f"clf_confusion_{column}")
+            st.caption("How to read this: rows are the true value, columns the prediction; colour "
+                       "is the share of the row, the number the count. A perfect model fills only "
+                       "the diagonal.")
+        else:
+            st.markdown(f"**{plain(column)}: the most confused pairs** ({present} values, too many "
+                        "for a readable matrix)")
+            st.dataframe(figures.confused_pairs_table(ev), hide_index=True,
+                         column_config={"share of the true class": st.column_config.NumberColumn(
+                             format="percent")})
+            st.caption("How to read this: how many validation products of the true value were "
+                       "answered as the predicted one, most frequent first. Many pairs are near "
+                       "synonyms in the catalogue (Casual Shoes and Sports Shoes, Tops and Tshirts).")
+    with c2:
+        st.dataframe(figures.per_class_table(ev), hide_index=True,
+                     column_config={k: st.column_config.NumberColumn(format="%.2f")
+                                    for k in ("precision", "recall", "f1")})
+        st.caption("How to read this: precision is how often a prediction of the value is right, "
+                   "recall how many of the value are found; values with few products have "
+                   "anecdotal or no figures, as the note says.")
+    wrong = ev["misclassified"][:12]
+    if wrong:
+        n_wrong = int(round((1 - ev["accuracy"]) * ev["n_samples"]))
+        st.markdown(f"**Misclassified: the {len(wrong)} most confident of {n_wrong}**")
+        _gallery(wrong, lambda w: f"{plain(w['true'])} → {plain(w['predicted'])} ({w['confidence']:.0%})")
+        st.caption("How to read this: stored label → prediction (its confidence); the most "
+                   "confident mistakes first. Some are the catalogue's own mistakes: see the "
+                   "catalogue check below.")
+
+
 # ----------------------------------------------------------------------------
 # How the model was trained and how it fares
 # ----------------------------------------------------------------------------
@@ -173,39 +238,54 @@ if info is not None:
     st.caption("How to read this: loss and accuracy per epoch on the training batches (with "
                "augmentation and label smoothing, so lower) and on the tuning slice held out of "
                "the training part; the gap between them is overfitting.")
-    ev = info["evaluation"]
-    c1, c2 = st.columns([3, 2])
-    with c1:
-        st.plotly_chart(figures.confusion_figure(ev["confusion"]), key="clf_confusion")
-        st.caption("How to read this: rows are the true category, columns the prediction; "
-                   "colour is the share of the row, the number the count. A perfect model "
-                   "fills only the diagonal.")
-    with c2:
-        st.dataframe(figures.per_class_table(ev), hide_index=True,
-                     column_config={k: st.column_config.NumberColumn(format="%.2f")
-                                    for k in ("precision", "recall", "f1")})
-        st.caption("How to read this: precision is how often a prediction of the class is "
-                   "right, recall how many of the class are found. Home has one product in the "
-                   "whole dataset and Sporting Goods about 25, so a split may hold none: their "
-                   "figures are anecdotal or absent, as the note says.")
-    wrong = ev["misclassified"][:16]
-    if wrong:
-        n_wrong = int(round((1 - info["val_accuracy"]) * info["n_val"]))
-        st.subheader(f"Misclassified: the {len(wrong)} most confident of {n_wrong}")
-        try:
-            thumbs.ensure_thumbnails(train_sub.dataset, [w["id"] for w in wrong])
-        except Exception:
-            logger.exception("thumbnails for the classifier page")
-            st.caption("Thumbnails are unavailable; the details are in the server's log.")
-        cols = st.columns(6)
-        for i, w in enumerate(wrong):
-            path = thumbs.thumb_path(train_sub.dataset, w["id"])
-            if path.is_file():
-                cols[i % 6].image(str(path), width=80,
-                                  caption=f"{w['true']} → {w['predicted']} ({w['confidence']:.0%})")
-        st.caption("How to read this: true category → prediction (its confidence); the most "
-                   "confident mistakes first. Some are items the catalogue itself files "
-                   "inconsistently (scarves and stoles under Accessories, socks beside shirts).")
+    if len(info.get("attributes", [])) > 1:
+        st.subheader("Per attribute")
+        st.dataframe(figures.attribute_table(info), hide_index=True,
+                     column_config={k: st.column_config.NumberColumn(format="percent")
+                                    for k in ("top-1", "top-5", "majority class", "macro F1")})
+        st.caption("How to read this: accuracy on the validation part, top-1 and with the truth among "
+                   "the 5 most probable tags; \"majority class\" is what always answering the most "
+                   "frequent value would score, the floor a model must beat. Values with fewer "
+                   f"than {info['recipe'].get('min_count', classifier.MIN_COUNT)} training products are "
+                   "grouped as \"other\" (counted as one class).")
+    attrs = info.get("attributes") or [{"column": sub.label_columns[0], "classes": list(sub.categories),
+                                        "grouped": {}}]
+    evaluations = info.get("evaluations") or {attrs[0]["column"]: info["evaluation"]}
+    tabs = st.tabs([a["column"] for a in attrs])
+    for tab, a in zip(tabs, attrs):
+        ev = evaluations[a["column"]]
+        with tab:
+            _show_evaluation(a, ev)
+
+# ----------------------------------------------------------------------------
+# The catalogue check
+# ----------------------------------------------------------------------------
+if info is not None and info.get("issues"):
+    st.header("Catalogue check: labels the model contradicts")
+    st.caption(f"The model's answers for the {info['n_checked']:,} products it never trained on (the "
+               "validation part and the tuning slice) go through confident learning (cleanlab): "
+               "a product is listed when the model confidently gives it another value than the "
+               "stored one. Ranked by the model's confidence; many are the catalogue's mistakes, "
+               "some the model's.")
+    table = figures.label_issues_table(info["issues"], train_sub.frame())
+    counts = table["attribute"].value_counts()
+    column = st.selectbox("Attribute", [a["column"] for a in info["attributes"]], key="clf_check_attr",
+                          format_func=lambda c: f"{c} ({counts.get(c, 0)} flagged)")
+    flagged = table[table["attribute"] == column]
+    if flagged.empty:
+        st.info("The model contradicts no stored label of this attribute with confidence.")
+    else:
+        shown = flagged.head(24).to_dict("records")
+        _gallery(shown, lambda w: f"{plain(w['stored label'])} → {plain(w['model says'])} "
+                                  f"({w['confidence']:.0%})")
+        st.caption("How to read this: stored label → the model's answer (its confidence). Open the "
+                   "table for the product names, or download every flagged product as CSV.")
+        with st.expander(f"All {len(flagged)} flagged for {plain(column)}"):
+            st.dataframe(flagged, hide_index=True,
+                         column_config={k: st.column_config.NumberColumn(format="percent")
+                                        for k in ("confidence", "probability of the stored label")})
+    st.download_button("Download every flagged product (CSV)", table.to_csv(index=False),
+                       file_name="catalogue-check.csv", mime="text/csv", icon=":material/download:")
 
 # ----------------------------------------------------------------------------
 # The classical baseline
@@ -222,6 +302,10 @@ try:
         b[2].metric("Default model minus baseline", f"{(info['val_accuracy'] - base['val_accuracy']) * 100:+.1f} pts")
     with st.expander("Baseline per class"):
         st.dataframe(figures.per_class_table(base["evaluation"]), hide_index=True)
+    if info is not None and len(info.get("attributes", [])) > 1 and classifier.baseline_tags.is_cached(train_sub):
+        tags = classifier.baseline_tags(train_sub)
+        with st.expander("Per attribute, beside the tagger"):
+            st.dataframe(figures.attribute_table(info, tags), hide_index=True)
 except Exception:
     logger.exception("the PCA + SVC baseline")
     st.error("The baseline could not be computed; the details are in the server's log.")

@@ -213,6 +213,66 @@ def make_dataset(folder: Path, n_good: int = 40, damaged: bool = True, seed: int
     return exp
 
 
+#: The looks of the tagging dataset: each attribute is told by its own feature of
+#: the picture, so every head has something to learn.
+TAG_SHAPES = {  # (masterCategory, subCategory, articleType): block (top, bottom, left, right)
+    ("Apparel", "Topwear", "Tshirts"): (10, 70, 12, 48),
+    ("Footwear", "Shoes", "Casual Shoes"): (50, 72, 4, 56),
+    ("Accessories", "Watches", "Watches"): (28, 52, 20, 40),
+}
+TAG_COLOURS = {"Red": (210, 30, 30), "Blue": (30, 40, 210), "Green": (30, 170, 40)}
+TAG_GENDERS = ("Men", "Women")  # Women's products are hollow
+
+
+def tagging_image(shape, colour, gender, rng) -> Image.Image:
+    """The photo of one product of the tagging dataset."""
+    top, bottom, left, right = TAG_SHAPES[shape]
+    arr = np.full((80, 60, 3), 255, np.uint8)
+    arr[top:bottom, left:right] = np.clip(np.array(TAG_COLOURS[colour]) + rng.integers(-20, 20, 3), 0, 255)
+    if gender == "Women":
+        arr[top + 5:bottom - 5, left + 5:right - 5] = 255
+    arr = np.clip(arr.astype(int) + rng.integers(-6, 7, arr.shape), 0, 255).astype(np.uint8)
+    return Image.fromarray(arr)
+
+
+def make_tagging_dataset(folder: Path, n_per_combination: int = 4, first_id: int = 5000,
+                         relabel: dict | None = None) -> Path:
+    """A clean dataset where masterCategory, subCategory, articleType, gender and colour are learnable.
+
+    Every combination of :data:`TAG_SHAPES`, :data:`TAG_COLOURS` and
+    :data:`TAG_GENDERS` gets ``n_per_combination`` products; ``relabel`` maps
+    an id to ``{column: value}`` written instead of the truth (a deliberate
+    catalogue mistake).
+
+    Returns
+    -------
+    Path
+        ``folder``, holding ``styles.csv`` and ``images/``.
+    """
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    folder = Path(folder)
+    (folder / "images").mkdir(parents=True, exist_ok=True)
+    rows, pid = [], first_id
+    for shape in TAG_SHAPES:
+        for colour in TAG_COLOURS:
+            for gender in TAG_GENDERS:
+                for _ in range(n_per_combination):
+                    tagging_image(shape, colour, gender, rng).save(folder / "images" / f"{pid}.jpg",
+                                                                   quality=95)
+                    master, sub, article = shape
+                    row = {"id": pid, "gender": gender, "masterCategory": master, "subCategory": sub,
+                           "articleType": article, "baseColour": colour, "season": "Summer",
+                           "year": 2012, "usage": "Casual",
+                           "productDisplayName": f"{gender} {colour} {article} {pid}"}
+                    row.update((relabel or {}).get(pid, {}))
+                    rows.append(row)
+                    pid += 1
+    pd.DataFrame(rows).to_csv(folder / "styles.csv", index=False)
+    return folder
+
+
 # ----------------------------------------------------------------------------
 # Catalogues in other layouts
 # ----------------------------------------------------------------------------

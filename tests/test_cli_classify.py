@@ -53,10 +53,18 @@ def test_classify_trains_first_then_prints_json_lines_and_exit_2(setup):
     assert [Path(r["path"]).name for r in lines] == ["red.png", "notes.txt", "empty.jpg",
                                                     "missing.jpg", "blue.webp"]
     for r in (lines[0], lines[4]):
+        assert set(r) <= {"path", "label", "confidence", "top", "tags", "warning"}
         assert r["label"] in config.CATEGORIES
         assert 0 <= r["confidence"] <= 1
         assert len(r["top"]) == 3 and r["top"][0][0] == r["label"]
         assert "error" not in r
+        # every attribute tagged; the primary's tag is the line's own answer
+        assert list(r["tags"]) == list(config.LABEL_COLUMNS)
+        assert r["tags"]["masterCategory"] == {"label": r["label"], "confidence": r["confidence"],
+                                               "top": r["top"]}
+        for tag in r["tags"].values():
+            assert set(tag) == {"label", "confidence", "top"} and tag["top"][0][0] == tag["label"]
+            assert 0 <= tag["confidence"] <= 1
     assert "not an image" in lines[1]["error"]
     assert "empty" in lines[2]["error"]
     assert "missing.jpg does not exist." in lines[3]["error"]
@@ -80,6 +88,11 @@ def test_train_prints_accuracy_seconds_and_parameter_counts(setup):
     assert 0 <= r["val_accuracy"] <= 1 and r["training_seconds"] > 0
     assert r["params"]["total"] > r["params"]["biases"] > 0
     assert r["epochs"] == 1 and len(r["history"]) == 1
+    assert list(r["attributes"]) == list(config.LABEL_COLUMNS)
+    for a in r["attributes"].values():
+        assert 0 <= a["val_accuracy"] <= a["top5_accuracy"] <= 1
+        assert 0 <= a["majority_rate"] <= 1 and a["n_classes"] >= 1
+    assert set(r["label_issues"]) == set(config.LABEL_COLUMNS) and r["n_checked"] > 0
 
 
 def test_bad_arguments_give_one_line_not_a_traceback(setup):

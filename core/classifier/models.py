@@ -56,9 +56,9 @@ def build_seed_model():
     return model
 
 
-def build_default_model(n_classes: int = len(config.CATEGORIES), width: int = 32,
+def build_default_model(n_classes=len(config.CATEGORIES), width: int = 32,
                         dropout: float = 0.2):
-    """The CNN designed for this data: 80x60 colour in, a few conv blocks, global pooling.
+    """The CNN designed for this data: 80x60 colour in, a few conv blocks, global pooling, one head per attribute.
 
     Full resolution in the first block (the catalogue's details, such as a watch's
     dial or a bottle's cap, are only a few pixels wide), batch normalisation
@@ -69,8 +69,10 @@ def build_default_model(n_classes: int = len(config.CATEGORIES), width: int = 32
 
     Parameters
     ----------
-    n_classes : int
-        Outputs (the seven masterCategory names).
+    n_classes : int or sequence of int
+        Outputs: an int gives one softmax named ``"probabilities"``; a
+        sequence gives the tagger, one softmax head per attribute named
+        ``"head_0"``, ``"head_1"``... on the same trunk (the primary first).
     width : int
         Channels of the first block; later blocks double it.
     dropout : float
@@ -80,7 +82,10 @@ def build_default_model(n_classes: int = len(config.CATEGORIES), width: int = 32
     -------
     keras.Model
         Not compiled; its layer named ``"embedding"`` is the penultimate
-        representation used for nearest neighbours.
+        representation used for nearest neighbours. Its heads share the whole
+        trunk: a finer attribute (articleType) and a coarser one
+        (masterCategory) train the same features, which is what makes the
+        finer ones affordable.
     """
     keras = backend.keras()
     from keras import layers
@@ -106,7 +111,11 @@ def build_default_model(n_classes: int = len(config.CATEGORIES), width: int = 32
     x = conv(x, width * 4)
     x = layers.GlobalAveragePooling2D(name="embedding")(x)
     x = layers.Dropout(dropout)(x)
-    outputs = layers.Dense(n_classes, activation="softmax", name="probabilities")(x)
+    if np.ndim(n_classes) == 0:
+        outputs = layers.Dense(int(n_classes), activation="softmax", name="probabilities")(x)
+    else:
+        outputs = [layers.Dense(int(n), activation="softmax", name=f"head_{i}")(x)
+                   for i, n in enumerate(n_classes)]
     return keras.Model(inputs, outputs, name="default")
 
 
@@ -135,6 +144,13 @@ DEFAULT_RECIPE = {
     "class_weight_power": 0.5,
     "class_weight_cap": 5.0,
     "warmup_epochs": 1,
+    # The tagger's other heads (subCategory, articleType, gender, colour) each
+    # weigh this much in the loss beside the primary head's 1: enough that the
+    # shared trunk learns the finer distinctions, which also sharpen the primary.
+    "aux_loss_weight": 0.5,
+    # Values with fewer training products than this are grouped as "other"
+    # (core.classifier.labels.MIN_COUNT).
+    "min_count": 10,
     # The CNN's probabilities are averaged with a PCA + RBF SVC on the same
     # photos in grayscale; their mistakes differ, so the mixture beats both.
     # The SVC's weight is chosen on the tuning slice among these.
@@ -165,6 +181,38 @@ def class_weights(y: np.ndarray, n_classes: int, power: float = 0.5, cap: float 
     return w
 
 
+def weighted_loss(weights: np.ndarray, label_smoothing: float = 0.0):
+    """Cross-entropy on integer labels, smoothed, each sample weighed by its class's weight.
+
+    One loss per head, so each attribute carries its own :func:`class_weights`
+    (Keras' ``class_weight`` serves single-output models only).
+
+    Parameters
+    ----------
+    weights : numpy.ndarray of shape (n_classes,)
+    label_smoothing : float
+        Share of the target spread evenly over the classes.
+
+    Returns
+    -------
+    callable
+        ``loss(y_true, y_pred)`` with ``y_true`` integer codes, ``y_pred`` probabilities.
+    """
+    backend.keras()
+    from keras import ops
+
+    w = np.asarray(weights, np.float32)
+    n = len(w)
+
+    def loss(y_true, y_pred):
+        y = ops.cast(ops.reshape(y_true, (-1,)), "int32")
+        target = ops.one_hot(y, n) * (1.0 - label_smoothing) + label_smoothing / n
+        ce = -ops.sum(target * ops.log(ops.clip(y_pred, 1e-7, 1.0)), axis=-1)
+        return ce * ops.take(ops.convert_to_tensor(w), y)
+
+    return loss
+
+
 def recipe(model: str, epochs: Optional[int] = None) -> dict:
     """A copy of ``model``'s training recipe, with ``epochs`` overriding its own.
 
@@ -186,8 +234,8 @@ def recipe(model: str, epochs: Optional[int] = None) -> dict:
 # ----------------------------------------------------------------------------
 # What a trained model answers
 # ----------------------------------------------------------------------------
-def default_proba(model, x: np.ndarray, tta: bool = True, batch_size: int = 256) -> np.ndarray:
-    """Class probabilities of the default model, averaged with the mirrored image when ``tta``.
+def head_probas(model, x: np.ndarray, tta: bool = True, batch_size: int = 256) -> list[np.ndarray]:
+    """Probabilities of every head of the default model, averaged with the mirrored image when ``tta``.
 
     Parameters
     ----------
@@ -197,19 +245,33 @@ def default_proba(model, x: np.ndarray, tta: bool = True, batch_size: int = 256)
 
     Returns
     -------
-    numpy.ndarray of shape (n, n_classes)
+    list of numpy.ndarray of shape (n, n_classes of the head)
+        One per output, in the model's order (one for a single-output model).
     """
     x = np.asarray(x)
-    out = []
+    shapes = model.output_shape if isinstance(model.output_shape, list) else [model.output_shape]
+    out = [[] for _ in shapes]
     for start in range(0, len(x), batch_size):
         xb = np.asarray(x[start:start + batch_size], dtype=np.float32)
-        p = np.asarray(model(xb, training=False))
+        ps = _as_list(model(xb, training=False))
         if tta:
-            p = (p + np.asarray(model(xb[:, :, ::-1], training=False))) / 2
-        out.append(p)
-    if not out:
-        return np.zeros((0, model.output_shape[-1]), np.float32)
-    return np.concatenate(out)
+            ps = [(p + q) / 2 for p, q in zip(ps, _as_list(model(xb[:, :, ::-1], training=False)))]
+        for o, p in zip(out, ps):
+            o.append(p)
+    return [np.concatenate(o) if o else np.zeros((0, s[-1]), np.float32) for o, s in zip(out, shapes)]
+
+
+def _as_list(outputs) -> list[np.ndarray]:
+    if isinstance(outputs, (list, tuple)):
+        return [np.asarray(o) for o in outputs]
+    if isinstance(outputs, dict):
+        return [np.asarray(outputs[k]) for k in sorted(outputs, key=lambda k: int(k.rsplit("_", 1)[-1]))]
+    return [np.asarray(outputs)]
+
+
+def default_proba(model, x: np.ndarray, tta: bool = True, batch_size: int = 256) -> np.ndarray:
+    """Probabilities of the default model's first (primary) head; see :func:`head_probas`."""
+    return head_probas(model, x, tta, batch_size)[0]
 
 
 def seed_proba(model, x: np.ndarray, batch_size: int = 32) -> np.ndarray:

@@ -13,14 +13,15 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from .. import cache, config, uploads
+from .. import cache, uploads
 from ..neighbors import kneighbors
-from ..progress import report, scaled
+from ..progress import scaled
 from . import backend
-from .inputs import IMAGE_HEIGHT, IMAGE_WIDTH, dataset_images
+from .inputs import IMAGE_HEIGHT, IMAGE_WIDTH
 from .models import embed, embedder, seed_proba, unit_rows
+from .labels import Attribute
 from .svc import mix, partner_proba
-from .training import LOW_CONFIDENCE, _rows, forget, train
+from .training import LOW_CONFIDENCE, _rows, catalogue_embedding, forget, is_trained, train
 
 
 class Predictor:
@@ -38,6 +39,9 @@ class Predictor:
         Product ids of the subsample the neighbours come from.
     embedding_ : numpy.ndarray of shape (n_samples, n_dims)
         Unit-length embeddings of those products.
+    attributes : list of Attribute
+        What each head answers, the primary first
+        (:func:`~core.classifier.labels.attributes`).
     """
 
     def __init__(self, sub, info: dict, model, progress=None):
@@ -47,19 +51,13 @@ class Predictor:
         self.embedder = embedder(model)
         self._is_seed = info["model"] == "seed"
         rows = _rows(sub)
+        self.attributes = [Attribute.from_dict(a) for a in info["attributes"]]
         self.ids_ = rows.ids
         self.labels_ = rows.labels()
-        x = dataset_images(rows)
-        parts = (rows.rows_key(), info["model_file"])
-        self.embedding_ = np.asarray(cache.cached_array(
-            "classifier.embedding", 1, parts, lambda: self._embed_rows(x, progress)))
-
-    def _embed_rows(self, x, progress):
-        report(progress, 0.0, "embedding the catalogue for nearest neighbours")
-        return embed(self.embedder, x, self._is_seed)
+        self.embedding_ = catalogue_embedding(rows, info, lambda: self.embedder, progress)
 
     def _compiled(self):
-        """One graph-compiled call giving probabilities and embedding of a batch.
+        """One graph-compiled call giving every head's probabilities and the embedding of a batch.
 
         Eager Keras calls cost tens of milliseconds each; a single traced
         function over the image and its mirror answers one upload in a few.
@@ -68,47 +66,55 @@ class Predictor:
             keras = backend.keras()
             tf = backend.tensorflow()
 
-            both = keras.Model(self.model.inputs[0], [self.model.output, self.embedder.output])
+            outputs = self.model.outputs
+            both = keras.Model(self.model.inputs[0], [*outputs, self.embedder.output])
             self._fn = tf.function(
                 lambda z: both(z, training=False), reduce_retracing=True,
                 input_signature=[tf.TensorSpec([None, IMAGE_HEIGHT, IMAGE_WIDTH, 3], tf.float32)])
         return self._fn
 
-    def _infer(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Probabilities ``(n, 7)`` (mirror-averaged, mixed with the partner) and unit embeddings."""
+    def _infer(self, x: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
+        """Every head's probabilities (mirror-averaged, the primary mixed with the partner) and unit embeddings."""
         x = np.asarray(x)
         if self._is_seed:
-            return seed_proba(self.model, x), embed(self.embedder, x, seed=True)
+            return [seed_proba(self.model, x)], embed(self.embedder, x, seed=True)
         fn = self._compiled()
-        probs, embs = [], []
+        n_heads = len(self.attributes)
+        probs, embs = [[] for _ in range(n_heads)], []
         for start in range(0, len(x), 128):
             xb = np.asarray(x[start:start + 128], dtype=np.float32)
             n = len(xb)
-            p, e = fn(np.concatenate([xb, xb[:, :, ::-1]]))
-            p = np.asarray(p)
-            probs.append((p[:n] + p[n:]) / 2)
+            *ps, e = fn(np.concatenate([xb, xb[:, :, ::-1]]))
+            for out, p in zip(probs, ps):
+                p = np.asarray(p)
+                out.append((p[:n] + p[n:]) / 2)
             embs.append(np.asarray(e)[:n])
         e = unit_rows(np.concatenate(embs).astype(np.float32))
-        proba = mix(np.concatenate(probs), partner_proba(self.info.get("svc"), x),
-                    self.info.get("svc_weight", 0.0))
-        return proba, e
+        probas = [np.concatenate(p) for p in probs]
+        probas[0] = mix(probas[0], partner_proba(self.info.get("svc"), x), self.info.get("svc_weight", 0.0))
+        return probas, e
 
-    def predict_proba(self, x: np.ndarray) -> np.ndarray:
-        """Probabilities of shape ``(n, 7)`` for prepared images ``(n, 80, 60, 3)``."""
+    def predict_probas(self, x: np.ndarray) -> list[np.ndarray]:
+        """Every attribute's probabilities ``(n, n_classes)`` for prepared images ``(n, 80, 60, 3)``."""
         return self._infer(x)[0]
 
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        """The primary attribute's probabilities ``(n, n_classes)`` for prepared images ``(n, 80, 60, 3)``."""
+        return self._infer(x)[0][0]
+
     def analyse(self, x: np.ndarray, k: int = 8):
-        """Probabilities and the ``k`` nearest catalogue products, in one pass.
+        """Every attribute's probabilities and the ``k`` nearest catalogue products, in one pass.
 
         Returns
         -------
-        proba : numpy.ndarray of shape (n, 7)
+        probas : list of numpy.ndarray of shape (n, n_classes)
+            One per attribute of :attr:`attributes`, the primary first.
         distances, ids, labels : numpy.ndarray of shape (n, k)
-            Nearest first.
+            Nearest first; ``labels`` are primary codes.
         """
-        proba, e = self._infer(x)
+        probas, e = self._infer(x)
         dist, idx = kneighbors(e, self.embedding_, k)
-        return proba, dist, self.ids_[idx], self.labels_[idx]
+        return probas, dist, self.ids_[idx], self.labels_[idx]
 
     def neighbors(self, x: np.ndarray, k: int = 8):
         """Distances, product ids and labels of the ``k`` nearest catalogue products."""
@@ -167,6 +173,33 @@ def load(sub, model: str = "default", epochs: Optional[int] = None, seed: int = 
     return predictor
 
 
+def trained_embedding(sub, whole: bool = True) -> Optional[tuple[np.ndarray, np.ndarray]]:
+    """The default model's embedding of the catalogue, when a model is trained; else None.
+
+    The model trained on the whole dataset when there is one and ``whole`` (it
+    has seen the most), else the one trained on ``sub``; nothing is trained
+    here. The embedding is computed once, at training, and read back from the
+    cache.
+
+    Returns
+    -------
+    ids : numpy.ndarray of shape (n_samples,)
+        Product ids of the rows the embedding covers (a superset of ``sub``'s).
+    embedding : numpy.ndarray of float32, shape (n_samples, n_dims)
+        Unit-length rows.
+    """
+    from ..subsample import Subsample
+
+    candidates = [Subsample(sub.dataset, fraction=1.0, seed=sub.seed)] if whole else []
+    for model_sub in candidates + [sub]:
+        if is_trained(model_sub):
+            info = train(model_sub, allow=False)
+            rows = _rows(model_sub)
+            emb = catalogue_embedding(rows, info, lambda: load(model_sub, allow_training=False).embedder)
+            return rows.ids, emb
+    return None
+
+
 # ----------------------------------------------------------------------------
 # Where an image lands on the PCA map
 # ----------------------------------------------------------------------------
@@ -221,6 +254,13 @@ def _pca_projector(sub):
 # ----------------------------------------------------------------------------
 # Classifying uploads
 # ----------------------------------------------------------------------------
+def _answer(proba: np.ndarray, classes, n_top: int = 3) -> dict:
+    """``label``, ``confidence`` and the ``n_top`` most probable ``[name, probability]`` of one head."""
+    order = np.argsort(-proba, kind="stable")[:n_top]
+    top = [[classes[j], float(proba[j])] for j in order]
+    return {"label": top[0][0], "confidence": top[0][1], "top": top}
+
+
 def classify_arrays(predictor: Predictor, x: np.ndarray, k: int = 8, map_sub=None) -> list[dict]:
     """Classify prepared images ``(n, 80, 60, 3)``; see :func:`classify_images`."""
     if len(x) == 0:
@@ -230,24 +270,25 @@ def classify_arrays(predictor: Predictor, x: np.ndarray, k: int = 8, map_sub=Non
     # A few images are small work: more BLAS threads only contend with
     # TensorFlow's own pool.
     with threadpool_limits(1 if len(x) <= 8 else None):
-        proba, dist, nn_ids, nn_labels = predictor.analyse(x, k)
+        probas, dist, nn_ids, nn_labels = predictor.analyse(x, k)
         pos = pca_position(map_sub if map_sub is not None else predictor.sub, x)
     threshold = predictor.info["ood"].get("nn_distance")
+    primary = predictor.attributes[0].classes
     out = []
-    for i, p in enumerate(proba):
-        order = np.argsort(-p)[:3]
-        top = [[config.CATEGORIES[j], float(p[j])] for j in order]
+    for i in range(len(x)):
+        tags = {a.column: _answer(p[i], a.classes) for a, p in zip(predictor.attributes, probas)}
+        r = dict(tags[predictor.attributes[0].column])
         reasons = []
-        if top[0][1] < predictor.info["ood"].get("low_confidence", LOW_CONFIDENCE):
-            reasons.append(f"low confidence ({top[0][1]:.0%})")
+        if r["confidence"] < predictor.info["ood"].get("low_confidence", LOW_CONFIDENCE):
+            reasons.append(f"low confidence ({r['confidence']:.0%})")
         if threshold is not None and len(dist[i]) and dist[i][0] > threshold:
             reasons.append("far from every catalogue product (nearest neighbour farther than for "
                            "99% of real products)")
-        r = {"label": top[0][0], "confidence": top[0][1], "top": top,
-             "neighbors": [{"id": int(a), "category": config.CATEGORIES[int(b)], "distance": float(d)}
-                           for a, b, d in zip(nn_ids[i], nn_labels[i], dist[i])],
-             "pca": None if pos is None else [float(pos[i][0]), float(pos[i][1])],
-             "out_of_distribution": bool(reasons)}
+        r.update(tags=tags,
+                 neighbors=[{"id": int(a), "category": primary[int(b)], "distance": float(d)}
+                            for a, b, d in zip(nn_ids[i], nn_labels[i], dist[i])],
+                 pca=None if pos is None else [float(pos[i][0]), float(pos[i][1])],
+                 out_of_distribution=bool(reasons))
         if reasons:
             r["warning"] = ("this does not look like a catalogue product: " + "; ".join(reasons)
                             + ". Treat the answer with caution.")
@@ -258,7 +299,7 @@ def classify_arrays(predictor: Predictor, x: np.ndarray, k: int = 8, map_sub=Non
 def classify_images(sub, images: Sequence[tuple[str, bytes]], model: str = "default",
                     progress=None, k: int = 8, map_sub=None, *,
                     allow_training: Optional[bool] = None, cancel=None) -> list[dict]:
-    """Classify uploaded files by masterCategory.
+    """Tag uploaded files with every attribute the model answers (the primary one as ``label``).
 
     Parameters
     ----------
@@ -277,7 +318,8 @@ def classify_images(sub, images: Sequence[tuple[str, bytes]], model: str = "defa
     list of dict
         One per file, in order: ``name``, ``input`` (the model's input, uint8
         of shape ``(80, 60, 3)``: what a page should preview), ``label``, ``confidence``, ``top``
-        (three ``[label, probability]``), ``neighbors`` (``id``, ``category``,
+        (three ``[label, probability]``) of the primary attribute, ``tags`` (each
+        attribute's ``{label, confidence, top}``, the primary's included), ``neighbors`` (``id``, ``category``,
         ``distance``), ``pca`` (``[x, y]`` on the subsample's PCA map, or None),
         ``out_of_distribution`` and, when it is, a ``warning``; or ``name`` and
         ``error`` for a rejected file.

@@ -19,7 +19,8 @@ import numpy as np
 
 from .. import cache, config, images
 from ..progress import report, scaled
-from .inputs import IMAGE_HEIGHT, IMAGE_WIDTH, split
+from .inputs import IMAGE_HEIGHT, IMAGE_WIDTH, dataset_images, split
+from .labels import MIN_COUNT, attributes, encode_all
 from .metrics import evaluate
 
 #: An RBF SVC's fit grows with the square of its rows: beyond this many the
@@ -66,14 +67,12 @@ class PCASVC:
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> "PCASVC":
         """Fit the standardization, the PCA and the SVC on ``X`` of shape (n_samples, n_features)."""
-        from sklearn.decomposition import PCA
         from sklearn.svm import SVC
 
         X = np.asarray(X, dtype=np.float32)
         self.scale_ = images.column_scale(X) if self.standardize else None
         z = self._standardized(X)
-        n_components = int(min(self.n_components, len(z) - 1, z.shape[1]))
-        self.pca_ = PCA(n_components, svd_solver="randomized", random_state=self.random_state).fit(z)
+        self.pca_ = _pca(z, self.n_components, self.random_state)
         self.svc_ = SVC(C=self.C, kernel="rbf", gamma="scale", random_state=self.random_state)
         self.svc_.fit(self.pca_.transform(z), y)
         return self
@@ -105,6 +104,14 @@ class PCASVC:
         e = np.exp(2.0 * (dec - dec.max(1, keepdims=True)))
         out[:, classes] = e / e.sum(1, keepdims=True)
         return out
+
+
+def _pca(z: np.ndarray, n_components: int, random_state: int):
+    """A randomized PCA of standardized rows, its components capped by the rows and features."""
+    from sklearn.decomposition import PCA
+
+    n = int(min(n_components, len(z) - 1, z.shape[1]))
+    return PCA(n, svd_solver="randomized", random_state=random_state).fit(z)
 
 
 # ----------------------------------------------------------------------------
@@ -194,3 +201,52 @@ def baseline(sub, n_components: int = 100, C: float = 10.0, random_state: int = 
     report(progress, 1.0, f"baseline: {evaluation['accuracy']:.1%}")
     return {"model": "PCA + RBF SVC", "n_components": int(model.pca_.n_components_), "C": float(C),
             "seconds": float(seconds), "val_accuracy": evaluation["accuracy"], "evaluation": evaluation}
+
+
+@cache.memoize("classifier.baseline_tags", version=1)
+def baseline_tags(sub, n_components: int = 100, C: float = 10.0, random_state: int = 42,
+                  min_count: int = MIN_COUNT, progress=None) -> dict:
+    """PCA + RBF SVC for every attribute the tagger answers, on the same split and label mappings.
+
+    The classical partner's route (grayscale pixels of the classifier's 80x60
+    photos, standardized, one PCA) with one SVC per attribute, each fitted on
+    at most :data:`SVC_MAX_ROWS` rows of the training part: what the tagger
+    earns per attribute, measured on the same validation part.
+
+    Returns
+    -------
+    dict
+        ``seconds`` (PCA and every SVC's fit), ``n_fit`` and, per attribute
+        column, ``val_accuracy`` and ``majority_rate``.
+    """
+    x = np.asarray(dataset_images(sub, progress=scaled(progress, 0.0, 0.3)))
+    frame = sub.frame()
+    fit, tune, val = split(len(frame), random_state=random_state)
+    train_rows = np.concatenate([fit, tune])
+    attrs = attributes(frame, sub.label_columns, sub.categories, train_rows, min_count)
+    ys = encode_all(frame, attrs, sub.labels())
+    rows = train_rows
+    if len(rows) > SVC_MAX_ROWS:
+        rows = np.sort(np.random.default_rng(random_state).choice(rows, SVC_MAX_ROWS, replace=False))
+    t0 = time.perf_counter()
+    report(progress, 0.3, "PCA of the training photos")
+    from sklearn.svm import SVC
+
+    reducer = PCASVC(n_components, C, random_state, standardize=True)
+    gray = gray_pixels(x[rows])
+    reducer.scale_ = images.column_scale(gray)
+    reducer.pca_ = _pca(reducer._standardized(gray), n_components, random_state)
+    z_fit, z_val = reducer.transform(gray), reducer.transform(gray_pixels(x[val]))
+    out = {"model": "PCA + RBF SVC per attribute", "n_fit": int(len(rows)), "attributes": {}}
+    for i, (a, y) in enumerate(zip(attrs, ys)):
+        report(progress, 0.3 + 0.7 * i / len(attrs), f"fitting the SVC for {a.column}")
+        majority = int(np.bincount(y[train_rows], minlength=a.n_classes).argmax())
+        if len(np.unique(y[rows])) < 2:
+            pred = np.full(len(val), majority)
+        else:
+            pred = SVC(C=C, kernel="rbf", gamma="scale", random_state=random_state).fit(z_fit, y[rows]).predict(z_val)
+        out["attributes"][a.column] = {"val_accuracy": float(np.mean(pred == y[val])),
+                                       "majority_rate": float(np.mean(y[val] == majority))}
+    out["seconds"] = time.perf_counter() - t0
+    report(progress, 1.0, "baseline per attribute done")
+    return out

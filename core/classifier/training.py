@@ -1,12 +1,15 @@
 """Training a classifier on the notebook's split, evaluated and cached.
 
-:func:`train` runs five named steps, memoized as one: read the photos and
-split them (:func:`_split_photos`), fit the model (:func:`_fit_default`, with
-its PCA + SVC partner, or :func:`_fit_seed`), evaluate it on the reported
-validation set, save the ``.keras`` file, and calibrate the out-of-distribution
-thresholds on the tuning slice (:func:`_calibrate_ood`). Early stopping, the
-partner's weight and the thresholds use the tuning slice only, never the
-validation set.
+:func:`train` runs its named steps, memoized as one: read the photos, split
+them and map every attribute's labels (:func:`_split_photos`), fit the model
+(:func:`_fit_default`, one head per attribute, with its PCA + SVC partner on the
+primary; or :func:`_fit_seed`), evaluate every attribute on the reported
+validation set (:func:`_validate`), check the catalogue's labels on the products
+the model never trained on (:func:`_check`), save the ``.keras`` file,
+calibrate the out-of-distribution thresholds on the tuning slice
+(:func:`_calibrate_ood`) and embed the catalogue for nearest neighbours. Early
+stopping, the partner's weight and the thresholds use the tuning slice only,
+never the validation set.
 """
 from __future__ import annotations
 
@@ -17,14 +20,17 @@ from typing import Optional
 
 import numpy as np
 
-from .. import admission, cache, config
+from .. import admission, cache
 from ..neighbors import kneighbors
 from ..progress import ProgressFn, report, scaled
 from . import backend
+from . import labels
+from .check import label_issues
 from .inputs import dataset_images, seed_input, split
 from .metrics import evaluate
 from .models import (SEED_RECIPE, auto_epochs, build_default_model, build_seed_model, class_weights,
-                     default_proba, embed, embedder, parameter_counts, recipe, seed_proba)
+                     default_proba, embed, embedder, head_probas, parameter_counts, recipe, seed_proba,
+                     weighted_loss)
 from .svc import PCASVC, choose_weight, fit_partner, mix, partner_proba
 
 #: Below this top probability an answer is flagged as uncertain (lowered per
@@ -32,7 +38,7 @@ from .svc import PCASVC, choose_weight, fit_partner, mix, partner_proba
 LOW_CONFIDENCE = 0.6
 
 #: Version of the trained models, their files and embeddings in the cache.
-_MODEL_VERSION = 2
+_MODEL_VERSION = 3
 
 #: Server setting: whether visitors of the app may start a training. The CLI
 #: (the operator) always may; the Docker image sets it to 0 and is served a
@@ -78,7 +84,12 @@ def _resolved_recipe(sub, model: str, epochs: Optional[int]) -> dict:
 # The training loops
 # ----------------------------------------------------------------------------
 class _EpochLog:
-    """Keras callback: per-epoch history on the tuning slice, progress per batch, best weights."""
+    """Keras callback: per-epoch history on the tuning slice, progress per batch, best weights.
+
+    ``predict(model, x)`` gives the list of head probabilities; the primary
+    (first) head's tuning accuracy picks the best epoch, and every head's
+    tuning accuracy is logged (``tune_accuracy``).
+    """
 
     def __new__(cls, *args, **kwargs):
         keras = backend.keras()
@@ -100,48 +111,60 @@ class _EpochLog:
 
             def on_epoch_end(self, epoch, logs=None):
                 logs = logs or {}
+                # one accuracy metric, the primary head's (its key depends on the outputs' names)
+                accuracy = next((v for k, v in logs.items() if k.endswith("accuracy")), np.nan)
                 row = {"epoch": epoch + 1, "loss": float(logs.get("loss", np.nan)),
-                       "accuracy": float(logs.get("accuracy", np.nan)),
-                       "seconds": time.perf_counter() - self.t0}
-                x_tune, y_tune = self.tune
-                if len(y_tune):
-                    p = self.predict(self.model, x_tune)
-                    row["val_loss"] = float(-np.mean(np.log(np.clip(p[np.arange(len(y_tune)), y_tune], 1e-7, 1))))
-                    row["val_accuracy"] = float(np.mean(p.argmax(1) == y_tune))
+                       "accuracy": float(accuracy), "seconds": time.perf_counter() - self.t0}
+                x_tune, ys_tune = self.tune
+                if len(ys_tune[0]):
+                    ps = self.predict(self.model, x_tune)
+                    p, y = ps[0], ys_tune[0]
+                    row["val_loss"] = float(-np.mean(np.log(np.clip(p[np.arange(len(y)), y], 1e-7, 1))))
+                    row["val_accuracy"] = float(np.mean(p.argmax(1) == y))
+                    row["tune_accuracy"] = [float(np.mean(q.argmax(1) == t)) for q, t in zip(ps, ys_tune)]
                     if row["val_accuracy"] >= self.best[0]:
                         self.best = (row["val_accuracy"], [w.copy() for w in self.model.get_weights()], epoch + 1)
                 self.history.append(row)
                 report(self.progress, (epoch + 1) / self.epochs,
                        f"epoch {epoch + 1}/{self.epochs}: accuracy {row['accuracy']:.3f}"
-                       + (f", tuning accuracy {row['val_accuracy']:.3f}" if "val_accuracy" in row else ""))
+                       + (f", tuning accuracy {row['val_accuracy']:.3f}" if "val_accuracy" in row else "")
+                       + (" (other heads " + ", ".join(f"{a:.3f}" for a in row["tune_accuracy"][1:]) + ")"
+                          if len(row.get("tune_accuracy", ())) > 1 else ""))
 
         return Impl(*args, **kwargs)
 
 
-def _fit_default(x_fit, y_fit, x_tune, y_tune, recipe: dict, seed: int, progress=None):
-    """Train the default model; returns the model, per-epoch history and the best epoch."""
+def _fit_default(x_fit, ys_fit, x_tune, ys_tune, n_classes, recipe: dict, seed: int, progress=None):
+    """Train the default model, one head per attribute; returns the model, history and best epoch.
+
+    ``ys_fit`` and ``ys_tune`` hold one code array per head, the primary first;
+    ``n_classes`` the classes of each head.
+    """
     keras = backend.keras()
     tf = backend.tensorflow()
 
     keras.utils.set_random_seed(int(seed))
-    n_classes = len(config.CATEGORIES)
-    model = build_default_model(n_classes, width=recipe["width"], dropout=recipe["dropout"])
-    epochs = auto_epochs(len(y_fit)) if recipe["epochs"] == "auto" else int(recipe["epochs"])
+    model = build_default_model(list(n_classes), width=recipe["width"], dropout=recipe["dropout"])
+    epochs = auto_epochs(len(ys_fit[0])) if recipe["epochs"] == "auto" else int(recipe["epochs"])
     batch = int(recipe["batch_size"])
-    steps = int(np.ceil(len(y_fit) / batch))
+    steps = int(np.ceil(len(ys_fit[0]) / batch))
     schedule = keras.optimizers.schedules.CosineDecay(
         initial_learning_rate=recipe["learning_rate"] / 10, decay_steps=max(1, steps * epochs),
         warmup_target=recipe["learning_rate"], warmup_steps=steps * recipe["warmup_epochs"])
+    losses = [weighted_loss(class_weights(y, n, recipe["class_weight_power"], recipe["class_weight_cap"]),
+                            recipe["label_smoothing"]) for y, n in zip(ys_fit, n_classes)]
+    aux = float(recipe.get("aux_loss_weight", 1.0))
     model.compile(optimizer=keras.optimizers.AdamW(schedule, weight_decay=recipe["weight_decay"]),
-                  loss=keras.losses.CategoricalCrossentropy(label_smoothing=recipe["label_smoothing"]),
-                  metrics=["accuracy"])
-    weights = class_weights(y_fit, n_classes, recipe["class_weight_power"], recipe["class_weight_cap"])
-    onehot = np.eye(n_classes, dtype=np.float32)[y_fit]
-    ds = (tf.data.Dataset.from_tensor_slices((np.asarray(x_fit), onehot, weights[y_fit].astype(np.float32)))
-          .shuffle(len(y_fit), seed=int(seed), reshuffle_each_iteration=True)
-          .batch(batch).map(lambda x, y, w: (tf.cast(x, tf.float32), y, w)).prefetch(2))
-    log = _EpochLog((np.asarray(x_tune), y_tune), epochs, steps, progress,
-                    lambda m, x: default_proba(m, x, tta=False))
+                  loss=losses, loss_weights=[1.0] + [aux] * (len(losses) - 1),
+                  metrics=[["sparse_categorical_accuracy"]] + [[] for _ in losses[1:]])
+    targets = tuple(np.asarray(y, np.int32) for y in ys_fit)
+    # the photos stay uint8 in memory (the whole catalogue is 600 MB so, 2.4 GB as
+    # floats); each batch is cast on the way in
+    ds = (tf.data.Dataset.from_tensor_slices((np.asarray(x_fit), targets))
+          .shuffle(len(ys_fit[0]), seed=int(seed), reshuffle_each_iteration=True)
+          .batch(batch).map(lambda x, y: (tf.cast(x, tf.float32), y)).prefetch(2))
+    log = _EpochLog((np.asarray(x_tune), ys_tune), epochs, steps, progress,
+                    lambda m, x: head_probas(m, x, tta=False))
     model.fit(ds, epochs=epochs, verbose=0, callbacks=[log])
     best_epoch = epochs
     if log.best[1] is not None and log.best[0] > log.history[-1].get("val_accuracy", -1):
@@ -168,8 +191,8 @@ def _fit_seed(x_fit, y_fit, x_tune, y_tune, epochs: int, seed: int, progress=Non
     ds = (tf.data.Dataset.from_tensor_slices((np.asarray(x_fit), y_fit.astype(np.int64)))
           .shuffle(len(y_fit), seed=int(seed)).batch(batch).map(upscale).prefetch(2))
     steps = int(np.ceil(len(y_fit) / batch))
-    log = _EpochLog((np.asarray(x_tune), y_tune), epochs, steps, progress,
-                    lambda m, x: seed_proba(m, x, batch_size=64))
+    log = _EpochLog((np.asarray(x_tune), [y_tune]), epochs, steps, progress,
+                    lambda m, x: [seed_proba(m, x, batch_size=64)])
     model.fit(ds, epochs=epochs, verbose=0, callbacks=[log])
     return model, log.history, epochs
 
@@ -179,14 +202,23 @@ def _fit_seed(x_fit, y_fit, x_tune, y_tune, epochs: int, seed: int, progress=Non
 # ----------------------------------------------------------------------------
 @dataclass
 class _Photos:
-    """The subsample's prepared photos, labels and ids, and the split's row indices."""
+    """The subsample's prepared photos, every attribute's labels and ids, and the split's row indices.
+
+    ``ys[i]`` holds the codes of ``attributes[i]``; the primary comes first
+    (``y``).
+    """
 
     x: np.ndarray
-    y: np.ndarray
+    ys: list
+    attributes: list
     ids: np.ndarray
     fit: np.ndarray
     tune: np.ndarray
     val: np.ndarray
+
+    @property
+    def y(self) -> np.ndarray:
+        return self.ys[0]
 
 
 @dataclass
@@ -200,21 +232,33 @@ class _Fitted:
     svc: Optional[PCASVC] = None
     svc_weight: float = 0.0
 
-    def proba(self, x: np.ndarray) -> np.ndarray:
-        """The answer of the whole model: mirror-averaged CNN mixed with the partner, or the seed model."""
+    def probas(self, x: np.ndarray) -> list[np.ndarray]:
+        """Every head's answer: the mirror-averaged CNN, the primary mixed with the partner."""
         if self.model == "seed":
-            return seed_proba(self.keras_model, x, batch_size=64)
-        return mix(default_proba(self.keras_model, x), partner_proba(self.svc, x), self.svc_weight)
+            return [seed_proba(self.keras_model, x, batch_size=64)]
+        ps = head_probas(self.keras_model, x)
+        ps[0] = mix(ps[0], partner_proba(self.svc, x), self.svc_weight)
+        return ps
+
+    def proba(self, x: np.ndarray) -> np.ndarray:
+        """The primary attribute's answer."""
+        return self.probas(x)[0]
 
 
-def _split_photos(rows, seed: int, progress=None) -> _Photos:
-    """Step 1: the photos through :func:`~core.classifier.inputs.prepare`, and the split."""
+def _split_photos(rows, model: str, seed: int, min_count: int, progress=None) -> _Photos:
+    """Step 1: the photos through :func:`~core.classifier.inputs.prepare`, the split, every attribute's labels.
+
+    The label mappings (:func:`~core.classifier.labels.attributes`) come from
+    the training part; the seed model answers the primary attribute only.
+    """
     x = np.asarray(dataset_images(rows, progress=progress))
-    y = rows.labels()
-    fit, tune, val = split(len(y), random_state=seed)
+    frame = rows.frame()
+    fit, tune, val = split(len(frame), random_state=seed)
     if len(fit) == 0:
         raise ValueError("the subsample is too small to train on; choose a larger fraction")
-    return _Photos(x, y, rows.ids, fit, tune, val)
+    columns = rows.label_columns if model == "default" else rows.label_columns[:1]
+    attrs = labels.attributes(frame, columns, rows.categories, np.concatenate([fit, tune]), min_count)
+    return _Photos(x, labels.encode_all(frame, attrs, rows.labels()), attrs, rows.ids, fit, tune, val)
 
 
 def _fit(data: _Photos, model: str, recipe: dict, seed: int, progress=None) -> _Fitted:
@@ -227,8 +271,9 @@ def _fit(data: _Photos, model: str, recipe: dict, seed: int, progress=None) -> _
         km, history, best_epoch = _fit_seed(x[fit], y[fit], x[tune], y[tune], recipe["epochs"], seed,
                                             scaled(progress, 0.05, 0.92))
         return _Fitted(model, km, history, best_epoch)
-    km, history, best_epoch = _fit_default(x[fit], y[fit], x[tune], y[tune], recipe, seed,
-                                           scaled(progress, 0.05, 0.92))
+    km, history, best_epoch = _fit_default(
+        x[fit], [c[fit] for c in data.ys], x[tune], [c[tune] for c in data.ys],
+        [a.n_classes for a in data.attributes], recipe, seed, scaled(progress, 0.05, 0.92))
     fitted = _Fitted(model, km, history, best_epoch)
     if len(np.unique(y[fit])) > 1 and recipe.get("svc_weights"):
         report(progress, 0.92, "fitting the PCA + SVC partner")
@@ -238,25 +283,49 @@ def _fit(data: _Photos, model: str, recipe: dict, seed: int, progress=None) -> _
     return fitted
 
 
-def _validate(data: _Photos, fitted: _Fitted) -> tuple[dict, float]:
-    """Step 3: the evaluation on the reported validation set, and the CNN's accuracy alone."""
-    x_val, y_val, ids = data.x[data.val], data.y[data.val], data.ids[data.val]
-    if fitted.model == "seed":
-        evaluation = evaluate(y_val, fitted.proba(x_val), ids)
-        return evaluation, evaluation["accuracy"]
-    p_cnn = default_proba(fitted.keras_model, x_val)
-    evaluation = evaluate(y_val, mix(p_cnn, partner_proba(fitted.svc, x_val), fitted.svc_weight), ids)
-    return evaluation, float(np.mean(p_cnn.argmax(1) == y_val))
+def _validate(data: _Photos, fitted: _Fitted, heldout: np.ndarray) -> tuple[list, float, list]:
+    """Step 3: every attribute's evaluation on the reported validation set.
+
+    Returns the evaluations (one per attribute), the primary CNN's accuracy
+    without its partner, and every head's probabilities on the ``heldout``
+    rows (validation part and tuning slice), for the catalogue check.
+    """
+    x_held = data.x[heldout]
+    ps = head_probas(fitted.keras_model, x_held) if fitted.model == "default" else fitted.probas(x_held)
+    in_val = np.isin(heldout, data.val)
+    cnn_accuracy = float(np.mean(ps[0][in_val].argmax(1) == data.y[data.val]))
+    if fitted.model == "default":
+        ps[0] = mix(ps[0], partner_proba(fitted.svc, x_held), fitted.svc_weight)
+    train_rows = np.concatenate([data.fit, data.tune])
+    evaluations = []
+    for a, y, p in zip(data.attributes, data.ys, ps):
+        majority = int(np.bincount(y[train_rows], minlength=a.n_classes).argmax())
+        evaluations.append(evaluate(y[data.val], p[in_val], data.ids[data.val], classes=a.classes,
+                                    majority_class=majority))
+    return evaluations, cnn_accuracy, ps
+
+
+def _check(data: _Photos, heldout: np.ndarray, probas: list) -> dict:
+    """Step 4: the catalogue check (:func:`~core.classifier.check.label_issues`) per attribute."""
+    return {a.column: label_issues(y[heldout], p, a.classes, data.ids[heldout])
+            for a, y, p in zip(data.attributes, data.ys, probas)}
 
 
 def _save(fitted: _Fitted, rows, recipe: dict, seed: int):
-    """Step 4: the ``.keras`` file in the cache; returns its path."""
+    """Step 5: the ``.keras`` file in the cache; returns its path.
+
+    The model is saved uncompiled: its per-head losses are closures that
+    need not (and could not) be restored.
+    """
+    keras = backend.keras()
+    km = fitted.keras_model
+    plain = keras.Model(km.inputs, km.outputs, name=km.name) if fitted.model == "default" else km
     return cache.cached_file("classifier.model", _MODEL_VERSION, (rows.rows_key(), fitted.model, recipe, seed),
-                             lambda tmp: fitted.keras_model.save(tmp), ".keras")
+                             lambda tmp: plain.save(tmp), ".keras")
 
 
 def _calibrate_ood(data: _Photos, fitted: _Fitted) -> dict:
-    """Step 5: out-of-distribution thresholds, from the tuning slice.
+    """Step 6: out-of-distribution thresholds, from the tuning slice.
 
     ``low_confidence``: label smoothing and the mixture keep probabilities
     modest, so "low" is what only the least sure 2% of real products get, at
@@ -277,9 +346,35 @@ def _calibrate_ood(data: _Photos, fitted: _Fitted) -> dict:
     return ood
 
 
+def catalogue_embedding(rows, info: dict, get_embedder, progress=None) -> np.ndarray:
+    """Unit-length embeddings of every row's photo by the model of ``info``, cached on disk.
+
+    Parameters
+    ----------
+    rows : core.subsample.Subsample
+        The rows the model was trained on.
+    info : dict
+        The training's result (its ``model_file`` keys the cache).
+    get_embedder : callable
+        Returns the model's :func:`~core.classifier.models.embedder`; called
+        only when the embedding is not cached.
+
+    Returns
+    -------
+    numpy.ndarray of float32, shape (n_samples, n_dims)
+    """
+    def compute():
+        report(progress, 0.0, "embedding the catalogue for nearest neighbours")
+        return embed(get_embedder(), dataset_images(rows), info["model"] == "seed")
+
+    return np.asarray(cache.cached_array("classifier.embedding", 1, (rows.rows_key(), info["model_file"]),
+                                         compute))
+
+
 @cache.memoize("classifier.train", version=_MODEL_VERSION)
 def _train(rows, model: str, recipe: dict, seed: int, progress=None) -> dict:
-    data = _split_photos(rows, seed, scaled(progress, 0.0, 0.05))
+    data = _split_photos(rows, model, seed, int(recipe.get("min_count", labels.MIN_COUNT)),
+                         scaled(progress, 0.0, 0.05))
     t0, cpu0 = time.perf_counter(), time.process_time()
     fitted = _fit(data, model, recipe, seed, progress)
     seconds = time.perf_counter() - t0
@@ -287,9 +382,18 @@ def _train(rows, model: str, recipe: dict, seed: int, progress=None) -> dict:
     # cost, and cpu_seconds / n_cores is what an idle machine would take.
     cpu_seconds = time.process_time() - cpu0
     report(progress, 0.93, "evaluating on the validation set")
-    evaluation, cnn_accuracy = _validate(data, fitted)
+    heldout = np.sort(np.concatenate([data.val, data.tune]))
+    evaluations, cnn_accuracy, probas = _validate(data, fitted, heldout)
+    report(progress, 0.95, "checking the catalogue's labels")
+    issues = _check(data, heldout, probas)
     path = _save(fitted, rows, recipe, seed)
     ood = _calibrate_ood(data, fitted)
+    # the catalogue's embedding, for nearest neighbours and similar products:
+    # computed now, while the model is in memory
+    report(progress, 0.97, "embedding the catalogue")
+    emb = embedder(fitted.keras_model)
+    catalogue_embedding(rows, {"model": model, "model_file": path.name}, lambda: emb)
+    evaluation = evaluations[0]
     report(progress, 1.0, f"trained in {seconds:.0f} s: validation accuracy {evaluation['accuracy']:.1%}")
     return {
         "model": model, "recipe": recipe, "seed": int(seed),
@@ -301,6 +405,9 @@ def _train(rows, model: str, recipe: dict, seed: int, progress=None) -> dict:
         "params": parameter_counts(fitted.keras_model), "val_accuracy": evaluation["accuracy"],
         "cnn_val_accuracy": cnn_accuracy, "svc": fitted.svc, "svc_weight": fitted.svc_weight,
         "evaluation": evaluation, "model_file": path.name, "ood": ood,
+        "attributes": [a.to_dict() for a in data.attributes],
+        "evaluations": {a.column: e for a, e in zip(data.attributes, evaluations)},
+        "issues": issues, "n_checked": int(len(heldout)),
     }
 
 
@@ -378,9 +485,14 @@ def forget(sub, model: str = "default", epochs: Optional[int] = None, seed: int 
 
 def train_summary(sub, model: str = "default", epochs: Optional[int] = None, seed: int = 42,
                   progress=None) -> dict:
-    """The figures of a training a person reads: accuracy, seconds, parameter counts, per-class figures.
+    """The figures of a training a person reads: accuracy per attribute, seconds, parameter counts.
 
-    Trains first when no model is cached (``from_cache`` says which).
+    Trains first when no model is cached (``from_cache`` says which). The
+    top-level ``val_accuracy``, ``macro_f1`` and ``per_class`` are the primary
+    attribute's; ``attributes`` has, per attribute, ``val_accuracy`` (top-1),
+    ``top5_accuracy``, ``majority_rate`` (always answering the training part's
+    most frequent class), ``n_classes`` and ``other`` (the values grouped as
+    "other", with their training counts).
     """
     cached = is_trained(sub, model, epochs, seed)
     r = train(sub, model, epochs, seed, progress=progress, allow=True)  # the operator asked
@@ -392,8 +504,18 @@ def train_summary(sub, model: str = "default", epochs: Optional[int] = None, see
         "epochs": len(r["history"]), "best_epoch": r["best_epoch"],
         "params": r["params"], "n_train": r["n_fit"] + r["n_tune"], "n_tuning_slice": r["n_tune"],
         "n_val": r["n_val"],
+        "attributes": {a["column"]: _attribute_summary(a, r["evaluations"][a["column"]])
+                       for a in r["attributes"]},
+        "label_issues": {column: len(found) for column, found in r["issues"].items()},
+        "n_checked": r["n_checked"],
         "per_class": {c["category"]: {k: c[k] for k in ("precision", "recall", "f1", "support", "note")
                                       if k in c}
                       for c in r["evaluation"]["per_class"]},
         "history": r["history"],
     }
+
+
+def _attribute_summary(attribute: dict, evaluation: dict) -> dict:
+    return {"val_accuracy": evaluation["accuracy"], "top5_accuracy": evaluation["top_k_accuracy"],
+            "majority_rate": evaluation["majority_rate"], "macro_f1": evaluation["macro_f1"],
+            "n_classes": len(attribute["classes"]), "other": attribute["grouped"]}

@@ -1,4 +1,5 @@
-"""Figures of a trained model: training curves, confusion matrices, per-class tables, an upload on the map.
+"""Figures of a trained model: training curves, confusion matrices, per-class and per-attribute tables,
+the most confused pairs, the catalogue check's table, an upload on the map.
 
 Pure: the dicts that :func:`core.classifier.train` and
 :func:`core.classifier.classify_images` return, and arrays, in; Plotly figures
@@ -17,7 +18,13 @@ from plotly.subplots import make_subplots
 from .. import config
 from .products import category_scatter
 
-__all__ = ["history_figure", "confusion_figure", "per_class_table", "upload_map_figure"]
+__all__ = ["history_figure", "confusion_figure", "per_class_table", "attribute_table",
+           "confused_pairs_table", "label_issues_table", "upload_map_figure",
+           "READABLE_CLASSES"]
+
+#: A confusion matrix is drawn up to this many classes; past it the cells are
+#: too small to read, and the most confused pairs say more.
+READABLE_CLASSES = 16
 
 
 def history_figure(history: Sequence[dict], title: Optional[str] = "Training curves"):
@@ -72,6 +79,60 @@ def per_class_table(evaluation: dict):
     if "note" not in frame.columns:
         frame["note"] = ""
     return frame[["category", "precision", "recall", "f1", "support", "predicted", "note"]].fillna("")
+
+
+def attribute_table(info: dict, baseline: Optional[dict] = None) -> pd.DataFrame:
+    """One row per attribute: classes, top-1 and top-5 accuracy, majority-class rate, baseline.
+
+    Parameters
+    ----------
+    info : dict
+        What :func:`core.classifier.train` returns.
+    baseline : dict, optional
+        :func:`core.classifier.baseline_tags`, measured on the same split.
+    """
+    rows = []
+    for a in info.get("attributes", []):
+        e = info["evaluations"][a["column"]]
+        row = {"attribute": a["column"], "classes": len(a["classes"]),
+               "grouped as other": len(a["grouped"]), "top-1": e["accuracy"],
+               "top-5": e["top_k_accuracy"], "majority class": e["majority_rate"],
+               "macro F1": e["macro_f1"]}
+        if baseline is not None:
+            row["PCA + SVC"] = baseline["attributes"].get(a["column"], {}).get("val_accuracy")
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def confused_pairs_table(evaluation: dict, n: int = 15) -> pd.DataFrame:
+    """The ``n`` most frequent mistakes: true class, predicted class, count, share of the true class."""
+    frame = pd.DataFrame(evaluation.get("confused_pairs", [])[:n],
+                         columns=["true", "predicted", "count", "share_of_true"])
+    return frame.rename(columns={"share_of_true": "share of the true class"})
+
+
+def label_issues_table(issues: dict, frame: pd.DataFrame) -> pd.DataFrame:
+    """The catalogue check as one table: attribute, id, stored label, model's label, confidence, name.
+
+    Parameters
+    ----------
+    issues : dict
+        Column to :func:`core.classifier.label_issues` (``info["issues"]``).
+    frame : pandas.DataFrame
+        Rows of the catalogue, for the product names.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Ranked by confidence within each attribute; what the page exports as CSV.
+    """
+    names = frame.set_index("id")["productDisplayName"] if "productDisplayName" in frame else pd.Series(dtype=str)
+    rows = [{"attribute": column, "id": i["id"], "stored label": i["given"], "model says": i["predicted"],
+             "confidence": i["confidence"], "probability of the stored label": i["given_probability"],
+             "product name": names.get(i["id"], "")}
+            for column, found in issues.items() for i in found]
+    return pd.DataFrame(rows, columns=["attribute", "id", "stored label", "model says", "confidence",
+                                       "probability of the stored label", "product name"])
 
 
 def upload_map_figure(coords, frame, points: Sequence[tuple[str, float, float]],

@@ -30,7 +30,10 @@ def test_one_epoch_trains_saves_loads_and_classifies(tiny, monkeypatch):
     assert messages and messages[-1][0] == 1.0
     assert len(info["history"]) == 1 and {"loss", "accuracy", "val_loss", "val_accuracy"} <= set(info["history"][0])
     assert info["n_fit"] + info["n_tune"] + info["n_val"] == 48
-    assert info["params"]["total"] == classifier.parameter_counts(classifier.build_default_model(width=8))["total"]
+    heads = [len(a["classes"]) for a in info["attributes"]]
+    assert heads[0] == 7 and len(heads) == len(tiny.label_columns)
+    assert info["params"]["total"] == classifier.parameter_counts(
+        classifier.build_default_model(heads, width=8))["total"]
     assert (cache.files_dir() / info["model_file"]).exists()
     assert np.array(info["evaluation"]["confusion"]).sum() == info["n_val"]
     assert classifier.is_trained(tiny, epochs=1)
@@ -56,6 +59,8 @@ def test_one_epoch_trains_saves_loads_and_classifies(tiny, monkeypatch):
     results = classifier.classify_images(tiny, [("good.png", good), ("empty.jpg", b"")], k=4,
                                          progress=lambda f, m: pytest.fail("retrained"))
     assert results[0]["name"] == "good.png" and results[0]["label"] in config.CATEGORIES
+    assert list(results[0]["tags"]) == list(tiny.label_columns)
+    assert results[0]["tags"]["masterCategory"]["label"] == results[0]["label"]
     assert len(results[0]["top"]) == 3 and len(results[0]["neighbors"]) == 4
     assert results[0]["top"][0][1] >= results[0]["top"][1][1] >= results[0]["top"][2][1]
     assert results[1] == {"name": "empty.jpg", "error": "empty.jpg is not an image (empty file)."}

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from core import classifier, config, figures
 
@@ -45,3 +46,38 @@ def test_upload_map_figure_marks_uploads_with_plain_names():
     stars = [t for t in fig.data if getattr(t.marker, "symbol", None) == "star"]
     assert [t.name for t in stars] == ["shoe.png", "&lt;a href='x'&gt;x&lt;/a&gt;.png"]
     assert stars[1].text == (stars[1].name,)
+
+
+def _tagger_info():
+    from core import classifier
+
+    y = np.array([0, 1, 1, 2])
+    proba = np.eye(3)[[0, 1, 2, 2]]
+    ev = classifier.evaluate(y, proba, np.array([10, 11, 12, 13]), classes=("x", "y", "z"), majority_class=1)
+    return {"attributes": [{"column": "articleType", "classes": ["x", "y", "z"], "grouped": {"w": 2}}],
+            "evaluations": {"articleType": ev},
+            "issues": {"articleType": [{"id": 12, "given": "y", "predicted": "z", "confidence": 0.9,
+                                        "given_probability": 0.05}]}}
+
+
+def test_attribute_table_puts_the_majority_rate_and_baseline_beside_the_accuracy():
+    from core import figures
+
+    info = _tagger_info()
+    table = figures.attribute_table(info, {"attributes": {"articleType": {"val_accuracy": 0.5}}})
+    row = table.iloc[0]
+    assert row["attribute"] == "articleType" and row["classes"] == 3 and row["grouped as other"] == 1
+    assert row["top-1"] == pytest.approx(0.75) and row["majority class"] == pytest.approx(0.5)
+    assert row["PCA + SVC"] == pytest.approx(0.5)
+    pairs = figures.confused_pairs_table(info["evaluations"]["articleType"])
+    assert pairs.iloc[0][["true", "predicted", "count"]].tolist() == ["y", "z", 1]
+
+
+def test_label_issues_table_names_the_products():
+    import pandas as pd
+
+    from core import figures
+
+    frame = pd.DataFrame({"id": [12, 13], "productDisplayName": ["Blue shirt", "Red cap"]})
+    table = figures.label_issues_table(_tagger_info()["issues"], frame)
+    assert table.iloc[0].tolist() == ["articleType", 12, "y", "z", 0.9, 0.05, "Blue shirt"]

@@ -24,6 +24,7 @@ def toy(monkeypatch):
     X = rng.normal(size=(200, 5)).astype(np.float32)
     ids = np.arange(200) * 3 + 11
     monkeypatch.setattr(similarity, "space", lambda sub, n, rs, progress=None: X)
+    monkeypatch.setattr(similarity, "model_space", lambda sub: None)  # no tagger: the PCA fallback
     return _Sub(ids), X, ids
 
 

@@ -1,7 +1,7 @@
 """Uploading photos on the Classifier page in a real browser.
 
-Good files of every kind get a top-3 answer, similar products and a star on
-the PCA map; bad files get a clear error beside them, and nothing breaks.
+Good files of every kind get a top-3 answer, every attribute's tag, similar
+products and a star on the PCA map; bad files get a clear error beside them, and nothing breaks.
 The first upload trains the demo set's model (a minute or two on 2 cores).
 """
 from __future__ import annotations
@@ -47,9 +47,11 @@ def test_upload_good_and_bad_files(page, app_server, tmp_path):
     assert not exceptions(page)
     text = page.locator("[data-testid='stMain']").inner_text()
     assert text.count("Most similar products") == len(good), text[:2000]
+    for column in ("masterCategory", "subCategory", "articleType", "gender", "baseColour"):
+        assert text.count(f"{column}: ") >= len(good), (column, text[:2000])
     assert "notes.png is not an image" in text
     assert "empty.jpg is not an image (empty file)." in text
-    assert "cut.png is a truncated PNG file" in text
+    assert "cut.png is a truncated" in text
     assert "Where the uploads land on the PCA map" in text
     assert not page.page_errors
     screenshot(page, "classifier_upload")

@@ -1,0 +1,52 @@
+"""The Classifier page with a trained tagger: evaluation per attribute and the catalogue check.
+
+A generated catalogue where every attribute is learnable (``make_tagging_dataset``)
+is trained on in seconds with a small recipe, in the same process as the
+AppTest, so the page finds the model in the cache and draws everything a
+trained model shows.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core import classifier, config
+from make_data import make_tagging_dataset
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, shared_cache):
+    from core import dataset, subsample
+
+    monkeypatch = pytest.MonkeyPatch()
+    for key, value in (("width", 16), ("batch_size", 16), ("epochs", 12), ("min_count", 5)):
+        monkeypatch.setitem(classifier.DEFAULT_RECIPE, key, value)
+    folder = make_tagging_dataset(tmp_path_factory.mktemp("tagging-page"), n_per_combination=6)
+    monkeypatch.setenv(config.DATA_ENV, str(folder))
+    info = classifier.train(subsample.Subsample(dataset.open_dataset(folder), fraction=1.0))
+    yield info
+    monkeypatch.undo()
+
+
+def test_the_page_shows_every_attribute_and_the_catalogue_check(trained, shared_cache):
+    at = AppTest.from_file(APP, default_timeout=240)
+    at.query_params["fraction"] = "1.0"
+    at.run()
+    at.switch_page("pages/classifier.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    assert any("validation accuracy" in s.value for s in at.success)
+    assert [t.label for t in at.tabs] == list(config.LABEL_COLUMNS)
+    headers = [h.value for h in at.header]
+    assert "Catalogue check: labels the model contradicts" in headers
+    frames = [df.value for df in at.dataframe]
+    table = next(f for f in frames if "attribute" in f.columns and "top-5" in f.columns)
+    assert table["attribute"].tolist() == list(config.LABEL_COLUMNS)
+    assert (table["top-1"] >= table["majority class"]).all()
+    assert at.selectbox(key="clf_check_attr").options[0].startswith("masterCategory")
