@@ -245,7 +245,8 @@ def _pca_projector(sub):
     center = np.asarray(fitted.mean_, dtype=np.float64)
 
     def project(x: np.ndarray) -> np.ndarray:
-        rows = images.features_from_rgb(x, int(sub.image_size), bool(sub.color), str(sub.resample))
+        rows = images.features_from_rgb(x, int(sub.image_size), bool(sub.color), str(sub.resample),
+                                        sub.dataset.catalogue.fit)
         return (images.standardize(rows, scale) - center) @ components.T
 
     return project

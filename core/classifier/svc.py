@@ -17,7 +17,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from .. import cache, config, images
+from .. import cache, images
 from ..progress import report, scaled
 from .inputs import IMAGE_HEIGHT, IMAGE_WIDTH, dataset_images, split
 from .labels import MIN_COUNT, attributes, encode_all
@@ -65,10 +65,17 @@ class PCASVC:
         self.random_state = random_state
         self.standardize = standardize
 
-    def fit(self, X: np.ndarray, y: np.ndarray) -> "PCASVC":
-        """Fit the standardization, the PCA and the SVC on ``X`` of shape (n_samples, n_features)."""
+    def fit(self, X: np.ndarray, y: np.ndarray, n_classes: Optional[int] = None) -> "PCASVC":
+        """Fit the standardization, the PCA and the SVC on ``X`` of shape (n_samples, n_features).
+
+        ``n_classes`` is the width of :meth:`predict_proba`'s output (labels
+        ``0..n_classes-1``); default one past the largest label seen, which is
+        short when the last classes are absent from ``y``.
+        """
         from sklearn.svm import SVC
 
+        y = np.asarray(y)
+        self.n_classes_ = int(n_classes) if n_classes is not None else int(y.max()) + 1
         X = np.asarray(X, dtype=np.float32)
         self.scale_ = images.column_scale(X) if self.standardize else None
         z = self._standardized(X)
@@ -90,8 +97,8 @@ class PCASVC:
         return self.svc_.predict(self.transform(X))
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        """Pseudo-probabilities ``(n_samples, 7)``: a softmax of the one-vs-rest decision values."""
-        out = np.zeros((len(X), len(config.CATEGORIES)), np.float32)
+        """Pseudo-probabilities ``(n_samples, n_classes_)``: a softmax of the one-vs-rest decision values."""
+        out = np.zeros((len(X), self.n_classes_), np.float32)
         if len(X) == 0:
             return out
         classes = self.svc_.classes_
@@ -133,16 +140,18 @@ def gray_pixels(x: np.ndarray) -> np.ndarray:
     return gray.reshape(len(x), -1).astype(np.float32)
 
 
-def fit_partner(x: np.ndarray, y: np.ndarray, n_components: int, C: float, random_state: int) -> PCASVC:
+def fit_partner(x: np.ndarray, y: np.ndarray, n_components: int, C: float, random_state: int,
+                n_classes: Optional[int] = None) -> PCASVC:
     """The partner of the default CNN, fitted on prepared images of the training part.
 
-    At most :data:`SVC_MAX_ROWS` rows, sampled with ``random_state``.
+    At most :data:`SVC_MAX_ROWS` rows, sampled with ``random_state``;
+    ``n_classes`` is the primary label's number of classes.
     """
     rows = np.arange(len(y))
     if len(rows) > SVC_MAX_ROWS:
         rows = np.sort(np.random.default_rng(random_state).choice(rows, SVC_MAX_ROWS, replace=False))
     part = PCASVC(n_components, C, random_state, standardize=True)
-    return part.fit(gray_pixels(x[rows]), np.asarray(y)[rows])
+    return part.fit(gray_pixels(x[rows]), np.asarray(y)[rows], n_classes)
 
 
 def partner_proba(part: Optional[PCASVC], x: np.ndarray) -> Optional[np.ndarray]:
@@ -194,10 +203,11 @@ def baseline(sub, n_components: int = 100, C: float = 10.0, random_state: int = 
     fit, _, val = split(len(y), random_state=random_state, tuning_fraction=0.0)
     report(progress, 0.75, "fitting PCA + SVC")
     t0 = time.perf_counter()
-    model = PCASVC(n_components, C, random_state).fit(X[fit], y[fit])
+    n_classes = len(sub.categories)
+    model = PCASVC(n_components, C, random_state).fit(X[fit], y[fit], n_classes)
     seconds = time.perf_counter() - t0
-    proba = np.eye(len(config.CATEGORIES))[model.predict(X[val])]
-    evaluation = evaluate(y[val], proba, sub.ids[val])
+    proba = np.eye(n_classes)[model.predict(X[val])]
+    evaluation = evaluate(y[val], proba, sub.ids[val], classes=sub.categories)
     report(progress, 1.0, f"baseline: {evaluation['accuracy']:.1%}")
     return {"model": "PCA + RBF SVC", "n_components": int(model.pca_.n_components_), "C": float(C),
             "seconds": float(seconds), "val_accuracy": evaluation["accuracy"], "evaluation": evaluation}

@@ -50,6 +50,10 @@ ALLOW_TRAINING_ENV = "FASHION_ALLOW_TRAINING"
 _TRAININGS = admission.Admission(slots=lambda: 1)
 
 
+#: Classes the notebook's seed model answers (its eight outputs, the last unused).
+SEED_CLASSES = 7
+
+
 class TrainingNotAllowed(PermissionError):
     """This server does not let visitors train; an operator must train from the command line."""
 
@@ -277,7 +281,8 @@ def _fit(data: _Photos, model: str, recipe: dict, seed: int, progress=None) -> _
     fitted = _Fitted(model, km, history, best_epoch)
     if len(np.unique(y[fit])) > 1 and recipe.get("svc_weights"):
         report(progress, 0.92, "fitting the PCA + SVC partner")
-        fitted.svc = fit_partner(x[fit], y[fit], recipe["svc_components"], recipe["svc_C"], seed)
+        fitted.svc = fit_partner(x[fit], y[fit], recipe["svc_components"], recipe["svc_C"], seed,
+                                 data.attributes[0].n_classes)
         fitted.svc_weight = choose_weight(default_proba(km, x[tune]), partner_proba(fitted.svc, x[tune]),
                                           y[tune], recipe["svc_weights"])
     return fitted
@@ -455,6 +460,10 @@ def train(sub, model: str = "default", epochs: Optional[int] = None, seed: int =
     core.admission.OverBudget
         When the training would not fit this server's memory budget.
     """
+    if model == "seed" and len(sub.categories) > SEED_CLASSES:
+        raise ValueError(f"The notebook's model answers at most {SEED_CLASSES} classes and this "
+                         f"catalogue's {sub.label_columns[0]} has {len(sub.categories)}; use the "
+                         "default model.")
     rows, resolved = _rows(sub), _resolved_recipe(sub, model, epochs)
     if _train.is_cached(rows, model, resolved, int(seed)):
         return _train(rows, model, resolved, int(seed))

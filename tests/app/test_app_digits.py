@@ -97,9 +97,6 @@ def test_mixture_legend_reads_digits(at):
     assert [x for x in names if x in DIGITS] == DIGITS
 
 
-@pytest.mark.xfail(reason="the classifier still sizes its output for the Kaggle layout's seven "
-                          "classes; it reads Subsample.categories once the multi-attribute "
-                          "classifier lands", strict=False)
 def test_classifier_page_opens(at):
     _open(at, "classifier")
     assert at.title[0].value == "Classifier"
