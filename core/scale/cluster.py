@@ -19,7 +19,8 @@ and the repository on their ``PYTHONPATH``) and read access to two places:
 
 * the images: the dataset folder at the same path (a shared file system such
   as NFS), or wherever ``FASHION_DASK_IMAGES`` points: another mount path, or
-  an fsspec URL such as ``s3://bucket/fashion/images`` (install the matching
+  an fsspec URL such as ``s3://bucket/fashion`` standing for the dataset's root, image
+  paths relative to it as the catalogue gives them (install the matching
   fsspec back end, e.g. ``s3fs``, on the app and the workers);
 * the feature store: under the cache folder by default (so the cache must be
   on a shared path too), or at ``FASHION_DASK_STORE``, a folder or fsspec URL

@@ -21,7 +21,7 @@ from typing import Optional
 
 import numpy as np
 
-from .. import clustering, config, mixture
+from .. import clustering, config, mixture, spaces
 from ..progress import ProgressFn, report
 from .progress import track
 from .store import FeatureStore
@@ -86,7 +86,7 @@ def _labels_array(store: FeatureStore, name: str) -> str:
     return f"labels/{name}"
 
 
-def kmeans(client, store: FeatureStore, k: int, dims: int = clustering.DEFAULT_PCA_DIMS,
+def kmeans(client, store: FeatureStore, k: int, dims: int = spaces.DEFAULT_PCA_DIMS,
            random_state: int = config.DEFAULT_RANDOM_STATE, sample_size: int = FIT_SAMPLE,
            progress: Optional[ProgressFn] = None) -> dict:
     """k-means on the first ``dims`` PCA scores of every readable row.

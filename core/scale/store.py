@@ -27,7 +27,8 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass
-from typing import Optional
+from pathlib import Path
+from typing import Optional, Sequence
 
 import numpy as np
 import pandas as pd
@@ -63,15 +64,22 @@ def catalogue_rows(dataset, fraction: float = 1.0, seed: int = config.DEFAULT_SA
         The styles columns and ``label``.
     """
     from ..styles import clean_styles, load_styles
+    from ..subsample import Subsample
 
     styles, _ = load_styles(dataset)
-    clean, _ = clean_styles(styles)
+    clean, _ = clean_styles(styles, dataset.catalogue)
     sampled = clean.sample(frac=1, random_state=seed).sample(frac=fraction, random_state=seed)
     names = images.listing(dataset)
-    has = np.fromiter((f"{int(i)}.jpg" in names for i in sampled["id"]), bool, len(sampled))
+    has = np.fromiter((image_relpath(dataset, i) in names for i in sampled["id"]), bool, len(sampled))
     out = sampled[has].copy()
-    out["label"] = out["masterCategory"].map(config.LABELS).astype("int64")
+    mapping = {name: i for i, name in enumerate(Subsample(dataset).categories)}
+    out["label"] = out[dataset.catalogue.primary].map(mapping).astype("int64")
     return out.reset_index(drop=True)
+
+
+def image_relpath(dataset, product_id: int) -> str:
+    """Where the catalogue keeps a product's image, relative to the dataset's root, with ``/``."""
+    return Path(os.path.relpath(dataset.image_path(int(product_id)), dataset.root)).as_posix()
 
 
 # ----------------------------------------------------------------------------
@@ -84,7 +92,7 @@ def store_root() -> str:
 
 def images_root(dataset) -> str:
     """Where workers read the images: ``$FASHION_DASK_IMAGES`` or the dataset's folder."""
-    return os.environ.get(IMAGES_ENV, "").strip() or str(dataset.images_dir)
+    return os.environ.get(IMAGES_ENV, "").strip() or str(dataset.root)
 
 
 def _join(root: str, name: str) -> str:
@@ -220,8 +228,8 @@ def open_store(dataset, ids, image_size: int = config.DEFAULT_IMAGE_SIZE, color:
 # ----------------------------------------------------------------------------
 # Writing (runs on the workers)
 # ----------------------------------------------------------------------------
-def _read_bytes(root: str, pid: int) -> bytes:
-    path = _join(root, f"{pid}.jpg")
+def _read_bytes(root: str, relpath: str) -> bytes:
+    path = _join(root, relpath)
     if "://" in root:
         import fsspec
 
@@ -231,10 +239,13 @@ def _read_bytes(root: str, pid: int) -> bytes:
         return fh.read()
 
 
-def decode_chunk(store: FeatureStore, i: int, root: str, resample: str) -> tuple[int, int]:
+def decode_chunk(store: FeatureStore, i: int, root: str, resample: str, paths: Sequence[str],
+                 fit: str = "stretch") -> tuple[int, int]:
     """Decode chunk ``i`` of the store and write its pixels, status and sums, then mark it done.
 
-    Runs on a worker; everything it needs comes in its arguments.
+    Runs on a worker; everything it needs comes in its arguments: ``paths``
+    are the chunk's images relative to ``root`` and ``fit`` the catalogue's
+    way to a square (:func:`core.images.decode`).
 
     Returns
     -------
@@ -249,16 +260,16 @@ def decode_chunk(store: FeatureStore, i: int, root: str, resample: str) -> tuple
     size, color = store.image_shape[0], len(store.image_shape) == 3
     block = np.zeros((len(ids), store.n_features), dtype=np.uint8)
     status = np.full(len(ids), READABLE, dtype=np.int8)
-    for r, pid in enumerate(ids):
+    for r, (pid, rel) in enumerate(zip(ids, paths)):
         try:
-            bgr = images._decode_bytes(_read_bytes(root, int(pid)), f"{int(pid)}.jpg")
+            bgr = images._decode_bytes(_read_bytes(root, rel), rel.rsplit("/", 1)[-1])
         except FileNotFoundError:
             status[r] = MISSING
             continue
         except (images.UnreadableImage, OSError):
             status[r] = UNREADABLE
             continue
-        block[r] = images._from_bgr(bgr, size, color, resample).reshape(-1)
+        block[r] = images._from_bgr(bgr, size, color, resample, fit).reshape(-1)
     ok = block[status == READABLE]
     g["pixels"][start:stop] = block
     g["status"][start:stop] = status
@@ -327,7 +338,15 @@ def build_store(client, dataset, ids, image_size: int = config.DEFAULT_IMAGE_SIZ
     done = np.asarray(store.group()["done"][:])
     todo = [int(i) for i in np.flatnonzero(done == 0)]
     root = images_root(dataset)
-    futures = [client.submit(decode_chunk, store, i, root, resample, pure=False) for i in todo]
+    all_ids = np.asarray(store.group()["ids"][:], dtype=np.int64)
+    fit = dataset.catalogue.fit
+
+    def chunk_paths(i: int) -> list[str]:
+        start, stop = store.bounds(i)
+        return [image_relpath(dataset, pid) for pid in all_ids[start:stop]]
+
+    futures = [client.submit(decode_chunk, store, i, root, resample, chunk_paths(i), fit, pure=False)
+               for i in todo]
     resumed = f", resuming: {store.n_chunks - len(todo)} of {store.n_chunks} chunks stored" \
         if len(todo) < store.n_chunks else ""
     track(client, futures, progress, f"decoding {store.n_rows:,} images{resumed}")

@@ -62,10 +62,10 @@ def test_an_interrupted_store_resumes_from_its_done_chunks(damaged_dataset, clie
     def decoded():
         return sorted(int(p.name) for p in calls.iterdir())
 
-    def dies_halfway(st, i, root, resample):
+    def dies_halfway(st, i, *args):
         if i >= st.n_chunks // 2:
             raise RuntimeError("killed")  # as a run stopped mid-way
-        return real(st, i, root, resample)
+        return real(st, i, *args)
 
     monkeypatch.setattr(store, "decode_chunk", dies_halfway)
     with pytest.raises(RuntimeError, match="killed"):
@@ -74,9 +74,9 @@ def test_an_interrupted_store_resumes_from_its_done_chunks(damaged_dataset, clie
     done = np.asarray(st.group()["done"][:])
     assert not st.is_complete() and 0 < done.sum() < st.n_chunks
 
-    def counted(st, i, root, resample):
+    def counted(st, i, *args):
         (calls / str(i)).touch()
-        return real(st, i, root, resample)
+        return real(st, i, *args)
 
     monkeypatch.setattr(store, "decode_chunk", counted)
     st = store.build_store(client, damaged_dataset, ids, 12, chunk_rows=8)
