@@ -16,7 +16,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from .. import config
-from .products import category_scatter
+from .products import category_scatter, product_names
 
 __all__ = ["history_figure", "confusion_figure", "per_class_table", "attribute_table",
            "confused_pairs_table", "label_issues_table", "upload_map_figure",
@@ -126,7 +126,7 @@ def label_issues_table(issues: dict, frame: pd.DataFrame) -> pd.DataFrame:
     pandas.DataFrame
         Ranked by confidence within each attribute; what the page exports as CSV.
     """
-    names = frame.set_index("id")["productDisplayName"] if "productDisplayName" in frame else pd.Series(dtype=str)
+    names = pd.Series(product_names(frame), index=frame["id"].to_numpy())
     rows = [{"attribute": column, "id": i["id"], "stored label": i["given"], "model says": i["predicted"],
              "confidence": i["confidence"], "probability of the stored label": i["given_probability"],
              "product name": names.get(i["id"], "")}

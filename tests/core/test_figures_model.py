@@ -79,5 +79,6 @@ def test_label_issues_table_names_the_products():
     from core import figures
 
     frame = pd.DataFrame({"id": [12, 13], "productDisplayName": ["Blue shirt", "Red cap"]})
+    frame.attrs["name_column"] = "productDisplayName"  # as a subsample's frame says
     table = figures.label_issues_table(_tagger_info()["issues"], frame)
     assert table.iloc[0].tolist() == ["articleType", 12, "y", "z", 0.9, 0.05, "Blue shirt"]
