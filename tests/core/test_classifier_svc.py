@@ -18,7 +18,7 @@ def _blobs(rng, n_per_class=20, n_features=30):
 def test_pca_svc_separates_blobs_with_probabilities():
     rng = np.random.default_rng(0)
     X, y = _blobs(rng)
-    model = svc.PCASVC(n_components=5, C=10.0, random_state=0).fit(X, y)
+    model = svc.PCASVC(n_components=5, C=10.0, random_state=0).fit(X, y, len(config.CATEGORIES))
     assert model.pca_.n_components_ == 5 and model.scale_ is None
     assert (model.predict(X) == y).all()
     proba = model.predict_proba(X)
@@ -61,8 +61,12 @@ def test_partner_reads_grayscale_pixels_of_prepared_images():
     f = svc.gray_pixels(x)
     assert f.shape == (4, classifier.IMAGE_HEIGHT * classifier.IMAGE_WIDTH) and f.dtype == np.float32
     assert svc.gray_pixels(x[:0]).shape == (0, f.shape[1])
-    part = svc.fit_partner(x, np.array([0, 0, 1, 1]), n_components=2, C=1.0, random_state=0)
+    part = svc.fit_partner(x, np.array([0, 0, 1, 1]), n_components=2, C=1.0, random_state=0,
+                           n_classes=len(config.CATEGORIES))
     assert svc.partner_proba(part, x).shape == (4, len(config.CATEGORIES))
+    # without the count, as wide as the labels seen (classes 2..6 absent from this tiny fit)
+    plain = svc.fit_partner(x, np.array([0, 0, 1, 1]), n_components=2, C=1.0, random_state=0)
+    assert svc.partner_proba(plain, x).shape == (4, 2)
     assert svc.partner_proba(None, x) is None
 
 
