@@ -297,11 +297,7 @@ def read_raw(path: Path) -> pd.DataFrame:
         raise CatalogueError(f"table {path.name} not found in {path.parent}; check the 'table' "
                              f"of the description")
     if fmt == "parquet":
-        try:
-            df = pd.read_parquet(path)
-        except ImportError as exc:
-            raise CatalogueError(f"{path.name}: reading Parquet needs pyarrow ({exc}); install "
-                                 "requirements.txt or export the table as CSV") from None
+        df = pd.read_parquet(path)
         return pd.DataFrame({str(c): [_text(v) for v in df[c].tolist()] for c in df.columns})
     try:
         df = pd.read_csv(path, sep="\t" if fmt == "tsv" else ",", dtype=str, keep_default_na=True,

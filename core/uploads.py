@@ -731,11 +731,9 @@ def decode_catalogue(data: bytes, name: str) -> np.ndarray:
         ``"corrupt"``, ``"too large"``... (see :class:`UploadError`).
     """
     fmt, size = check_bytes(data, name)
-    try:
-        import cv2
-    except ImportError:  # Pillow alone still decodes every accepted format
-        cv2 = None
-    if cv2 is not None and fmt in ("JPEG", "PNG") and size is not None:
+    import cv2  # here, not at the top: the gate's other paths need only Pillow
+
+    if fmt in ("JPEG", "PNG") and size is not None:
         k = _scale_for(size) if fmt == "JPEG" else 1
         flag = {1: cv2.IMREAD_COLOR, 2: cv2.IMREAD_REDUCED_COLOR_2,
                 4: cv2.IMREAD_REDUCED_COLOR_4, 8: cv2.IMREAD_REDUCED_COLOR_8}[k]
@@ -745,7 +743,7 @@ def decode_catalogue(data: bytes, name: str) -> np.ndarray:
     image = _decode(data, name, None)
     bgr = np.array(image, dtype=np.uint8)
     del image  # before the channel swap, which is done in place to need no third copy
-    return cv2.cvtColor(bgr, cv2.COLOR_RGB2BGR, dst=bgr) if cv2 is not None else bgr[:, :, ::-1].copy()
+    return cv2.cvtColor(bgr, cv2.COLOR_RGB2BGR, dst=bgr)
 
 
 def read_file(path: os.PathLike | str, max_bytes: int = MAX_FILE_BYTES,

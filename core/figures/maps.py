@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .products import HOVER_FIELDS, _categories_for, coded_fields, color_groups, product_names
+from .products import HOVER_FIELDS, categories_for, coded_fields, color_groups, product_names
 
 __all__ = ["MapBuffers", "map_buffers", "pack", "unpack", "products_buffer", "points_buffer",
            "style_buffer", "DENSITY_THRESHOLD", "MAGIC"]
@@ -267,6 +267,6 @@ def map_buffers(coords, frame: pd.DataFrame, color_by: str, *, highlight=None, r
     products = products_buffer(frame, fields)
     points = points_buffer(coords, rows)
     style, legend = style_buffer(frame[color_by].to_numpy(), color_by, highlight, rows,
-                                 _categories_for(frame, color_by, None))
+                                 categories_for(frame, color_by, None))
     keys = {"products": _digest(products), "points": _digest(points), "style": _digest(style)}
     return MapBuffers(products, points, style, keys, legend, n)

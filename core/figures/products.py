@@ -25,6 +25,7 @@ __all__ = [
     "figure_ids",
     "hover_table",
     "coded_fields",
+    "categories_for",
     "product_names",
     "embedding_grid",
     "quality_bars",
@@ -64,7 +65,12 @@ def color_by_default(frame: pd.DataFrame) -> str:
     raise ValueError("the frame has no column to colour by; pass color_by")
 
 
-def _categories_for(frame: pd.DataFrame, color_by: str, categories):
+def categories_for(frame: pd.DataFrame, color_by: str, categories=None):
+    """The label order of ``color_by``: ``categories`` if given, else the frame's own for its primary label.
+
+    Only the primary label has a fixed order (and so fixed colours); any other
+    column gets None, and :func:`color_groups` orders it by count.
+    """
     if categories is not None:
         return categories
     labels = frame.attrs.get("label_columns") or ()
@@ -193,7 +199,7 @@ def category_scatter(coords, frame: pd.DataFrame, color_by: str | None = None,
 
     fig = go.Figure()
     for name, colour, idx in color_groups(frame[color_by].to_numpy(),
-                                          _categories_for(frame, color_by, categories)):
+                                          categories_for(frame, color_by, categories)):
         trace = dict(
             x=xy[idx, 0], y=xy[idx, 1], mode="markers", name=f"{name} ({len(idx)})",
             legendgroup=name, customdata=ids[idx],
@@ -306,7 +312,7 @@ def thumbnail_scatter(coords, frame: pd.DataFrame, image_url, *, categories: boo
     colour_of = np.full(len(xy), OTHER_COLOR, dtype=object)
     if categories:
         for _name, colour, idx in color_groups(frame[color_by].to_numpy(),
-                                               _categories_for(frame, color_by, None)):
+                                               categories_for(frame, color_by, None)):
             colour_of[idx] = colour
     images, shapes = [], []
     for i in picked:
@@ -427,7 +433,7 @@ def embedding_grid(panels: dict, frame: pd.DataFrame, n_cols: int = 3,
     fig = make_subplots(rows=n_rows, cols=n_cols, subplot_titles=names,
                         horizontal_spacing=0.03, vertical_spacing=0.08)
     color_by = color_by or color_by_default(frame)
-    groups = color_groups(frame[color_by].to_numpy(), _categories_for(frame, color_by, None))
+    groups = color_groups(frame[color_by].to_numpy(), categories_for(frame, color_by, None))
     ids = frame["id"].to_numpy(dtype=np.int64)
     n = len(frame)
     Trace = go.Scattergl if n > GL_THRESHOLD else go.Scatter
