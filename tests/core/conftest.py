@@ -5,7 +5,7 @@ import pytest
 
 from core.subsample import Subsample
 from core.dataset import open_dataset
-from core import styles
+from core import cache, styles
 from make_data import make_dataset
 
 
@@ -37,3 +37,20 @@ def read(damaged):
     folder, expected = damaged
     df, report = styles.read_styles(folder / "styles.csv")
     return df, report, expected
+
+
+@pytest.fixture
+def calls():
+    """Arguments a memoized test function was really called with (cache misses)."""
+    return []
+
+
+@pytest.fixture
+def double(calls):
+    """A memoized function that records its misses in :func:`calls`."""
+    @cache.memoize("test.double", version=1)
+    def double(x, scale=2, progress=None, n_jobs=None):
+        calls.append(x)
+        return x * scale
+
+    return double

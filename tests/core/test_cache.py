@@ -20,21 +20,6 @@ from make_data import make_dataset
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture
-def calls():
-    return []
-
-
-@pytest.fixture
-def double(calls):
-    @cache.memoize("test.double", version=1)
-    def double(x, scale=2, progress=None, n_jobs=None):
-        calls.append(x)
-        return x * scale
-
-    return double
-
-
 def _forget_open_caches():
     """Drop this process's open handles, as a new process would start."""
     with cache._open_lock:

@@ -29,21 +29,6 @@ def _forget_open_caches():
         cache._caches.clear()
 
 
-@pytest.fixture
-def calls():
-    return []
-
-
-@pytest.fixture
-def double(calls):
-    @cache.memoize("test.double", version=1)
-    def double(x, progress=None):
-        calls.append(x)
-        return x * 2
-
-    return double
-
-
 def _lock_of(key):
     return (cache._LOCK_PREFIX,) + key
 
