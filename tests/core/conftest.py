@@ -54,3 +54,15 @@ def double(calls):
         return x * scale
 
     return double
+
+
+@pytest.fixture
+def reopen():
+    """Drop this process's open cache handles, as a new process would start; call it."""
+    def forget() -> None:
+        with cache._open_lock:
+            for c in cache._caches.values():
+                cache._close_quietly(c)
+            cache._caches.clear()
+
+    return forget

@@ -20,14 +20,6 @@ from make_data import make_dataset
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _forget_open_caches():
-    """Drop this process's open handles, as a new process would start."""
-    with cache._open_lock:
-        for c in cache._caches.values():
-            cache._close_quietly(c)
-        cache._caches.clear()
-
-
 # ----------------------------------------------------------------------------
 # keys
 # ----------------------------------------------------------------------------
@@ -95,19 +87,19 @@ def test_key_of_normalizes_scalars():
 # ----------------------------------------------------------------------------
 # the schema sentinel, damage, deletion
 # ----------------------------------------------------------------------------
-def test_schema_sentinel_clears_stale_entries(double, calls):
+def test_schema_sentinel_clears_stale_entries(double, calls, reopen):
     double(7)
     cache.get_cache().set(cache._SCHEMA_KEY, cache.CACHE_SCHEMA - 1)
-    _forget_open_caches()
+    reopen()
     double(7)
     assert calls == [7, 7]
     assert cache.get_cache().get(cache._SCHEMA_KEY) == cache.CACHE_SCHEMA
 
 
-def test_corrupt_database_is_rebuilt(double, calls):
+def test_corrupt_database_is_rebuilt(double, calls, reopen):
     double(1)
     folder = config.cache_dir()
-    _forget_open_caches()
+    reopen()
     for name in ("cache.db-wal", "cache.db-shm"):
         (folder / name).unlink(missing_ok=True)
     (folder / "cache.db").write_bytes(b"this is not a database" * 100)

@@ -21,14 +21,6 @@ from core import cache, config
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _forget_open_caches():
-    """Drop this process's open handles, as a new process would start."""
-    with cache._open_lock:
-        for c in cache._caches.values():
-            cache._close_quietly(c)
-        cache._caches.clear()
-
-
 def _lock_of(key):
     return (cache._LOCK_PREFIX,) + key
 
@@ -255,10 +247,10 @@ def test_unwritable_storage_computes_without_storing_or_deleting(
     assert cache.degraded() is None
 
 
-def test_unopenable_storage_computes_and_keeps_the_database(double, calls, monkeypatch):
+def test_unopenable_storage_computes_and_keeps_the_database(double, calls, monkeypatch, reopen):
     double(1)
     db = config.cache_dir() / "cache.db"
-    _forget_open_caches()
+    reopen()
     with monkeypatch.context() as m:
         def refuse(*args, **kwargs):
             raise sqlite3.OperationalError("attempt to write a readonly database")
@@ -334,11 +326,11 @@ def _read_only(paths):
 
 
 @pytest.mark.skipif(os.name != "posix", reason="POSIX file permissions")
-def test_really_read_only_folder(double, calls):
+def test_really_read_only_folder(double, calls, reopen):
     double(1)
     cache.cached_array("test.ro", 1, ("k",), lambda: np.ones(3))
     folder = config.cache_dir()
-    _forget_open_caches()
+    reopen()
     undo = _read_only([folder, *sorted(folder.rglob("*"))])
     try:
         assert double(1) == 2 and double(2) == 4 and double(2) == 4
@@ -349,7 +341,7 @@ def test_really_read_only_folder(double, calls):
     finally:
         undo()
     assert (folder / "cache.db").exists()
-    _forget_open_caches()
+    reopen()
     cache._degraded.clear()
     assert double.is_cached(1) and not double.is_cached(2)
 
@@ -370,11 +362,11 @@ def test_size_limit_comes_from_the_environment(monkeypatch, caplog):
     assert config.CACHE_GB_ENV in caplog.text
 
 
-def test_files_are_counted_and_the_least_recently_used_evicted(monkeypatch, calls):
+def test_files_are_counted_and_the_least_recently_used_evicted(monkeypatch, calls, reopen):
     volume = cache.get_cache().volume()
     budget = 350_000  # room for three arrays of 100 kB beside the database
     monkeypatch.setenv(config.CACHE_GB_ENV, str((volume + budget) / 1e9))
-    _forget_open_caches()
+    reopen()
 
     def array(i):
         def compute():
@@ -397,11 +389,11 @@ def test_files_are_counted_and_the_least_recently_used_evicted(monkeypatch, call
     assert sum(1 for k in cache.get_cache().iterkeys() if k[:2] == ("v", "test.big")) <= 3
 
 
-def test_database_entries_are_evicted_too(monkeypatch):
+def test_database_entries_are_evicted_too(monkeypatch, reopen):
     volume = cache.get_cache().volume()
     limit = volume + 600_000
     monkeypatch.setenv(config.CACHE_GB_ENV, str(limit / 1e9))
-    _forget_open_caches()
+    reopen()
 
     @cache.memoize("test.blob", version=1)
     def blob(i):
@@ -414,10 +406,10 @@ def test_database_entries_are_evicted_too(monkeypatch):
     assert cache.get_cache().volume() <= limit
 
 
-def test_evicted_schema_sentinel_does_not_clear_the_cache(double, calls):
+def test_evicted_schema_sentinel_does_not_clear_the_cache(double, calls, reopen):
     double(1)
     cache.get_cache().delete(cache._SCHEMA_KEY)
-    _forget_open_caches()
+    reopen()
     assert double(1) == 2 and calls == [1]
     assert cache.get_cache().get(cache._SCHEMA_KEY) == cache.CACHE_SCHEMA
 
@@ -442,12 +434,12 @@ def test_prune_removes_old_temporaries_and_orphans_only(calls):
         [kept.name, ".fresh.0123456789ab.tmp.npy", "test.young." + "b" * 24 + ".npy"])
 
 
-def test_a_process_prunes_when_it_opens_the_cache():
+def test_a_process_prunes_when_it_opens_the_cache(reopen):
     folder = cache.files_dir()
     stale = folder / ".x.0123456789ab.tmp.npy"
     stale.write_bytes(b"x")
     old = time.time() - 2 * cache.TMP_MAX_AGE_S
     os.utime(stale, (old, old))
-    _forget_open_caches()
+    reopen()
     cache.get_cache()
     assert not stale.exists()
