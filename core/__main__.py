@@ -1,4 +1,4 @@
-"""Command line: ``python -m core {info,catalogue,download,cache,warm,train,classify}``.
+"""Command line: ``python -m core {info,catalogue,download,cache,warm,train,classify,demo}``.
 
 Every command prints its result on stdout (``--json`` for machines), progress
 on stderr, and an error as one clear line on stderr with a non-zero exit code,
@@ -241,6 +241,34 @@ def _print_warm(r: dict) -> None:
     print(f"done in {r['seconds']:.1f} s")
 
 
+def cmd_demo(args) -> int:
+    from pathlib import Path
+
+    from .demo import CATALOGUE_MARKER, write_catalogue
+
+    if args.rows < 1:
+        raise CommandError(f"--rows must be at least 1, got {args.rows}")
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise CommandError(f"{out} is a file, not a folder: choose a new folder for --out")
+    if out.is_dir() and any(out.iterdir()) and not (out / CATALOGUE_MARKER).is_file():
+        raise CommandError(f"{out} already holds files that are not a catalogue written by "
+                           "`python -m core demo`; choose a new or empty folder for --out")
+    t0 = time.perf_counter()
+    folder = write_catalogue(out, args.rows, progress=_progress_printer())
+    result = {"folder": str(folder), "rows": int(args.rows),
+              "images": str(folder / "images"), "table": str(folder / "styles.csv"),
+              "seconds": round(time.perf_counter() - t0, 2)}
+
+    def human(r):
+        print(f"{r['rows']:,} synthetic products in the Kaggle layout at {r['folder']} "
+              f"({r['seconds']:.1f} s)")
+        print(f"open it with: python -m core info --data {r['folder']}")
+
+    _emit(result, args.json, human)
+    return 0
+
+
 def cmd_train(args) -> int:
     from .classifier import train_summary
 
@@ -425,6 +453,13 @@ def build_parser() -> argparse.ArgumentParser:
                 "Exit 0 when all were classified, 2 when any was rejected.", fraction=True,
                 json_help="print one JSON object per line")
     p.add_argument("images", nargs="+", metavar="IMAGE", help="image files")
+    p = command("demo", cmd_demo, "write a synthetic catalogue of any size",
+                "Write N generated products (the demo set's drawings) in the Kaggle layout: "
+                "styles.csv and images/<id>.jpg, for trying the app and the Dask route at scale. "
+                "A catalogue of the same size already in DIR is kept; one of another size "
+                "written by this command is replaced; any other non-empty folder is refused.")
+    p.add_argument("--rows", type=int, required=True, metavar="N", help="products to write (>= 1)")
+    p.add_argument("--out", required=True, metavar="DIR", help="folder to write (created)")
     return parser
 
 
