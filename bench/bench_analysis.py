@@ -224,7 +224,7 @@ def main(argv=None) -> int:
     if not args.no_umap:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            manifold._import_umap()  # as the project imports it: without TensorFlow
+            manifold.import_umap()  # as the project imports it: without TensorFlow
 
     dataset = open_dataset(args.data)
     sub = Subsample(dataset, fraction=args.fraction)

@@ -75,12 +75,31 @@ class UnreadableImage(ValueError):
 # ----------------------------------------------------------------------------
 # One file
 # ----------------------------------------------------------------------------
-def _decode_bytes(data: bytes, name: str) -> np.ndarray:
-    """BGR uint8 ``(h, w, 3)`` of an encoded image through the one gate, or :class:`UnreadableImage`.
+def decode_bytes(data: bytes, name: str) -> np.ndarray:
+    """Decode an encoded catalogue image through the one gate, as OpenCV reads it.
 
     :func:`core.uploads.decode_catalogue` applies the same limits to catalogue
     files as to uploads; its refusal is re-raised with the short reason the
     dataset summary counts (``"empty file"``, ``"truncated"``, ``"too large"``...).
+    Takes bytes rather than a path so that a Dask worker can decode what it
+    read from any file system.
+
+    Parameters
+    ----------
+    data : bytes
+        The file's contents (JPEG, PNG, WebP or GIF).
+    name : str
+        The file's name, for the error message.
+
+    Returns
+    -------
+    numpy.ndarray
+        BGR uint8 of shape ``(h, w, 3)``.
+
+    Raises
+    ------
+    UnreadableImage
+        When the bytes are empty, truncated, corrupt, too large or not an image.
     """
     try:
         return uploads.decode_catalogue(data, name)
@@ -99,7 +118,7 @@ def read_bgr(path: os.PathLike | str) -> np.ndarray:
         When it is empty, truncated, corrupt or not an image (``.reason``).
     """
     path = Path(path)
-    return _decode_bytes(path.read_bytes(), path.name)
+    return decode_bytes(path.read_bytes(), path.name)
 
 
 def _resize(img: np.ndarray, image_size: int, resample: str) -> np.ndarray:
@@ -130,8 +149,31 @@ def _pad_square(img: np.ndarray) -> np.ndarray:
     return canvas
 
 
-def _from_bgr(bgr: np.ndarray, image_size: int, color: bool, resample: str,
-              fit: str = "stretch") -> np.ndarray:
+def from_bgr(bgr: np.ndarray, image_size: int, color: bool, resample: str,
+             fit: str = "stretch") -> np.ndarray:
+    """A decoded image as the analysis square: grey or RGB, fitted, resized.
+
+    The second half of :func:`decode`, for images already decoded by
+    :func:`decode_bytes` or :func:`read_bgr`.
+
+    Parameters
+    ----------
+    bgr : numpy.ndarray
+        BGR uint8 of shape ``(h, w, 3)``.
+    image_size : int
+        Side of the square output.
+    color : bool
+        RGB instead of grayscale.
+    resample : {"bicubic", "bilinear", "nearest", "lanczos", "area"}
+        Resize filter.
+    fit : {"stretch", "letterbox"}, default "stretch"
+        Plain resize, or white padding to a square first.
+
+    Returns
+    -------
+    numpy.ndarray
+        uint8 of shape ``(image_size, image_size)`` or ``(image_size, image_size, 3)``.
+    """
     img = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB if color else cv2.COLOR_BGR2GRAY)
     if fit == "letterbox":
         img = _pad_square(img)
@@ -174,7 +216,7 @@ def decode(path: Path, image_size: int = 100, color: bool = False, resample: str
     FileNotFoundError
         When the file does not exist.
     """
-    return _from_bgr(read_bgr(path), image_size, color, resample, fit)
+    return from_bgr(read_bgr(path), image_size, color, resample, fit)
 
 
 def features_from_rgb(rgb, image_size: int = 100, color: bool = False,
@@ -201,7 +243,7 @@ def features_from_rgb(rgb, image_size: int = 100, color: bool = False,
     out = np.empty((len(rgb), image_size * image_size * (3 if color else 1)), dtype=np.uint8)
     for i, img in enumerate(rgb):
         bgr = np.ascontiguousarray(img[:, :, ::-1])
-        out[i] = _from_bgr(bgr, image_size, color, resample, fit).reshape(-1)
+        out[i] = from_bgr(bgr, image_size, color, resample, fit).reshape(-1)
     return out
 
 
@@ -236,7 +278,7 @@ def _decode_rows(paths: list, ids: np.ndarray, start: int, out_path: Optional[st
             try:
                 with open(path, "rb") as fh:
                     data = fh.read()
-                bgr = _decode_bytes(data, os.path.basename(path))
+                bgr = decode_bytes(data, os.path.basename(path))
             except UnreadableImage as exc:
                 failed[pid] = exc.reason
                 continue
@@ -252,7 +294,7 @@ def _decode_rows(paths: list, ids: np.ndarray, start: int, out_path: Optional[st
                     if fit == "stretch" or note != "odd size":
                         notes.setdefault(note, []).append(pid)
             if out is not None:
-                out[start + i] = _from_bgr(bgr, image_size, color, resample, fit).reshape(-1)
+                out[start + i] = from_bgr(bgr, image_size, color, resample, fit).reshape(-1)
     finally:
         if out is not None:
             out.flush()
@@ -608,7 +650,7 @@ def export_thumbnails(dataset, ids: Iterable[int], dest_dir: os.PathLike | str,
                 if _browser_safe(data):
                     tmp.write_bytes(data)
                 else:
-                    rgb = _decode_bytes(data, src.name)[:, :, ::-1]
+                    rgb = decode_bytes(data, src.name)[:, :, ::-1]
                     img = Image.fromarray(np.ascontiguousarray(rgb))
                     img.thumbnail((THUMB_MAX_SIDE, THUMB_MAX_SIDE), Image.Resampling.LANCZOS)
                     img.save(tmp, format="JPEG", quality=90)

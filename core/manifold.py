@@ -234,13 +234,19 @@ def _cache_compiled(modules) -> int:
     return switched
 
 
-def _import_umap():
+def import_umap():
     """Import umap-learn without TensorFlow, with its kernels cached on disk.
 
     ``umap/__init__`` tries to load its parametric variant, which imports
     TensorFlow (seconds and hundreds of MB) when it is installed; plain UMAP
     never uses it. While importing, TensorFlow is made unimportable unless
-    something else loaded it already.
+    something else loaded it already. Call it before unpickling a fitted
+    UMAP too (a Dask worker does), so numba's kernels come from the disk cache.
+
+    Returns
+    -------
+    module
+        The ``umap`` package.
     """
     import importlib
     import sys
@@ -273,7 +279,7 @@ def umap_embed(Y: np.ndarray, *, n_neighbors: int = 15, n_iter: Optional[int] = 
     logging.getLogger("numba").setLevel(logging.WARNING)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        umap = _import_umap()
+        umap = import_umap()
 
         n_neighbors = int(min(n_neighbors, len(Y) - 1))
         Y = np.asarray(Y, dtype=np.float32)

@@ -20,7 +20,7 @@ n_features):
   SVD of ``X`` itself.
 
 The leading eigenpairs of the Gram or covariance matrix come from a block
-subspace iteration (:func:`top_eigh`): matrix products only, where a full
+subspace iteration (:func:`core.eigen.top_eigh`): matrix products only, where a full
 ``eigh`` or SVD spends a minute in matrix-vector-speed reductions on 2 cores.
 On the shared 10% subsample the eigenvalues up to the 95% count agree with a
 full ``eigvalsh`` to 1e-5 relative, so the count (292) is exact; components
@@ -38,6 +38,7 @@ from typing import Optional
 import numpy as np
 
 from . import admission, cache, config, images
+from .eigen import FLOAT64_UP_TO, flip_signs, top_eigh
 from .progress import ProgressFn, report, scaled
 
 #: Share of the variance the pages and the CLI quote a component count for.
@@ -51,8 +52,6 @@ _MAX_SCORES_BYTES = 512 * 2**20
 DEFAULT_MEMORY_BUDGET = 4 * 2**30
 #: Row block of the covariance accumulation.
 _BLOCK_ROWS = 4096
-#: Square matrices up to this side are decomposed in float64, larger in float32.
-_FLOAT64_UP_TO = 2048
 
 
 @dataclass
@@ -177,23 +176,10 @@ def components_for_variance(explained_variance_ratio: np.ndarray, target: float 
     return min(n, len(cumulative))
 
 
-def _flip_signs(components: np.ndarray, scores: np.ndarray) -> None:
-    """Make the largest-magnitude loading of each component positive (in place).
-
-    scikit-learn's ``svd_flip(u_based_decision=False)``, so the 2-D projection
-    is oriented as the notebook's ``PCA(2)`` drew it.
-    """
-    rows = np.arange(components.shape[0])
-    signs = np.sign(components[rows, np.argmax(np.abs(components), axis=1)])
-    signs[signs == 0] = 1
-    components *= signs[:, None].astype(components.dtype)
-    scores *= signs[None, :].astype(scores.dtype)
-
-
 def _choose_route(n_samples: int, n_features: int, memory_budget: int) -> str:
     small = min(n_samples, n_features)
     # The square matrix and a copy.
-    if 2 * (8 if small <= _FLOAT64_UP_TO else 4) * small**2 <= memory_budget:
+    if 2 * (8 if small <= FLOAT64_UP_TO else 4) * small**2 <= memory_budget:
         return "gram" if n_samples <= n_features else "covariance"
     return "randomized"
 
@@ -204,81 +190,6 @@ def _n_store(eigenvalues: np.ndarray, total: float, n_samples: int, cap: Optiona
     k99 = components_for_variance(eigenvalues / total, 0.99) if total > 0 else 1
     by_bytes = max(2, _MAX_SCORES_BYTES // max(1, 4 * n_samples))
     return int(max(1, min(len(eigenvalues), max(k99, 2), MAX_STORED_COMPONENTS, by_bytes)))
-
-
-def top_eigh(A: np.ndarray, k: int, *, n_iter: int = 4, oversample: int = 64,
-             random_state: int = config.DEFAULT_RANDOM_STATE,
-             progress: Optional[ProgressFn] = None) -> tuple[np.ndarray, np.ndarray]:
-    """Leading eigenpairs of a symmetric positive semi-definite matrix.
-
-    Block subspace iteration with a Rayleigh-Ritz step: only matrix products
-    and QR factorizations of tall blocks, which run at full BLAS speed. A full
-    ``eigh`` spends its time in a tridiagonal reduction that runs at
-    matrix-vector speed (about a minute for 4,208 x 4,208 on 2 cores).
-
-    Parameters
-    ----------
-    A : ndarray of shape (m, m)
-        Symmetric PSD (a Gram or covariance matrix).
-    k : int
-        Eigenpairs wanted (``k <= m``).
-    n_iter : int, default 4
-        Power iterations; the error of eigenvalue ``i`` shrinks like
-        ``(lambda_{k+oversample} / lambda_i) ** (2 * n_iter)``.
-    oversample : int, default 64
-        Extra vectors carried along to speed up convergence of the last ones.
-    random_state : int, default 42
-
-    Returns
-    -------
-    w : ndarray of shape (k,)
-        Decreasing eigenvalues, float64.
-    V : ndarray of shape (m, k)
-        Orthonormal eigenvectors, in ``A``'s float type.
-    """
-    from scipy import linalg
-
-    m = A.shape[0]
-    k = int(min(k, m))
-    block = int(min(m, k + oversample))
-    rng = np.random.default_rng(random_state)
-    Q = rng.standard_normal((m, block)).astype(A.dtype)
-    if block >= m:  # the block spans everything: plain eigh is as cheap
-        w, V = linalg.eigh(A.astype(np.float64), check_finite=False)
-        return w[::-1][:k], V[:, ::-1][:, :k].astype(A.dtype)
-    for it in range(n_iter):
-        Q = _orthonormalize(A @ Q)
-        report(progress, (it + 1) / (n_iter + 1), f"subspace iteration {it + 1}/{n_iter}")
-    AQ = A @ Q
-    B = (Q.T.astype(np.float64) @ AQ.astype(np.float64))
-    B = (B + B.T) / 2
-    w, S = linalg.eigh(B, check_finite=False)
-    w, S = w[::-1][:k], S[:, ::-1][:, :k]
-    return w, (Q @ S.astype(A.dtype))
-
-
-def _orthonormalize(Y: np.ndarray) -> np.ndarray:
-    """Orthonormal basis of the columns of a tall ``Y`` (CholeskyQR2).
-
-    Two Cholesky passes on the small ``Y^T Y`` run at matrix-product speed,
-    where Householder QR of a tall block is an order of magnitude slower on
-    this BLAS. A basis too ill-conditioned for Cholesky falls back to an
-    eigendecomposition of ``Y^T Y`` that drops the null directions.
-    """
-    from scipy import linalg
-
-    Y = np.asarray(Y, dtype=np.float64) if Y.dtype != np.float32 else Y
-    for _ in range(2):
-        gram = (Y.T @ Y).astype(np.float64)
-        try:
-            R = linalg.cholesky(gram, lower=False, check_finite=False)
-        except linalg.LinAlgError:
-            w, V = linalg.eigh(gram, check_finite=False)
-            keep = w > w.max() * 1e-12
-            return (Y @ (V[:, keep] / np.sqrt(w[keep])).astype(Y.dtype))
-        Y = linalg.solve_triangular(R, Y.T, trans="T", lower=False,
-                                    check_finite=False).T.astype(Y.dtype)
-    return np.ascontiguousarray(Y)
 
 
 def _top_eigh_enough(A, k, n_components, rank, trace, random_state, progress):
@@ -373,12 +284,12 @@ def decompose(
             report(progress, 0.05, f"PCA: Gram matrix {n}x{n}")
             Xc = np.asarray(X, dtype=np.float32) - mean32
             square = Xc @ Xc.T
-            if n <= _FLOAT64_UP_TO:
+            if n <= FLOAT64_UP_TO:
                 square = square.astype(np.float64)
             total = float(np.einsum("ij,ij->", Xc, Xc, dtype=np.float64)) / (n - 1)
             start = 0.3
         else:
-            square = _covariance(X, mean32, d <= _FLOAT64_UP_TO, scaled(progress, 0.0, 0.6))
+            square = _covariance(X, mean32, d <= FLOAT64_UP_TO, scaled(progress, 0.0, 0.6))
             total = float(np.trace(square, dtype=np.float64)) / (n - 1)
             start = 0.6
         w, V = _top_eigh_enough(square, k_eig, n_components, rank, total * (n - 1),
@@ -420,7 +331,7 @@ def decompose(
     else:
         raise ValueError(f"unknown PCA route {method!r}; use auto, gram, covariance or randomized")
 
-    _flip_signs(components, scores)
+    flip_signs(components, scores)
     found = float(eigenvalues.sum())
     if total > 0 and found > total * (1 + 1e-4):
         raise ArithmeticError(f"PCA eigenvalues sum to {found:.6g}, more than the total "

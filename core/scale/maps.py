@@ -55,7 +55,7 @@ def _fit_umap(Y: np.ndarray, random_state: int):
     p = manifold.DEFAULTS["umap"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        umap = manifold._import_umap()
+        umap = manifold.import_umap()
         model = umap.UMAP(n_neighbors=int(min(p["n_neighbors"], len(Y) - 1)), n_components=2,
                           n_epochs=p["n_iter"], random_state=random_state, n_jobs=1)
         model.fit(np.asarray(Y, dtype=np.float32))
@@ -79,7 +79,7 @@ def _transform_task(store: FeatureStore, i: int, dims: int, method: str, payload
                 out[ok] = np.asarray(model.transform(np.ascontiguousarray(x[ok], dtype=np.float64)),
                                      dtype=np.float32)
             else:
-                manifold._import_umap()
+                manifold.import_umap()
                 out[ok] = np.asarray(model.transform(x[ok]), dtype=np.float32)
     g[name][start:stop] = out
     return int(ok.sum())

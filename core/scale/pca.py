@@ -7,7 +7,7 @@ Two routes, by the width of the features:
     standardizes each block and accumulates ``X_b^T X_b`` (float32 products,
     float64 sums) with the column sums; the partial matrices are summed
     pairwise on the workers. The leading eigenpairs of the covariance come from
-    :func:`core.pca.top_eigh`, grown until they pass 97% of the trace, on a
+    :func:`core.eigen.top_eigh`, grown until they pass 97% of the trace, on a
     worker. The total variance is the exact trace.
 ``"randomized"`` (wider, e.g. colour): :func:`dask.array.linalg.svd_compressed`
     of the centred features (randomized SVD, two power iterations), whose
@@ -33,7 +33,7 @@ from typing import Optional
 
 import numpy as np
 
-from .. import config, pca
+from .. import admission, config, eigen
 from ..progress import ProgressFn, report, scaled
 from .progress import track
 from .store import FeatureStore, read_rows
@@ -147,10 +147,10 @@ def _eigen_task(part: tuple, k: int, random_state: int) -> dict:
     total = float(np.trace(cov))
     rank = min(n - 1, cov.shape[0])
     # float64 for small sides as core.pca does; float32 products above (4x faster)
-    work = cov if cov.shape[0] <= pca._FLOAT64_UP_TO else cov.astype(np.float32)
+    work = cov if cov.shape[0] <= eigen.FLOAT64_UP_TO else cov.astype(np.float32)
     k = int(min(k, rank))
     while True:
-        w, V = pca.top_eigh(work, k, random_state=random_state)
+        w, V = eigen.top_eigh(work, k, random_state=random_state)
         if k >= rank or w.sum() >= 0.97 * total:
             break
         k = int(min(rank, 2 * k))
@@ -177,7 +177,7 @@ def _covariance_route(client, store, random_state, progress):
             nxt.append(parts[-1])
         parts = nxt
     report(progress, 0.75, "PCA: leading eigenpairs of the covariance")
-    out = client.submit(_eigen_task, parts[0], pca.MAX_STORED_COMPONENTS, random_state,
+    out = client.submit(_eigen_task, parts[0], admission.PCA_MAX_COMPONENTS, random_state,
                         pure=False).result()
     detail = (f"covariance on the cluster: subspace iteration on Xᵀ X ({d}x{d}), "
               f"{len(out['w'])} eigenvalues")
@@ -283,7 +283,7 @@ def fit(client, store: FeatureStore, method: str = "auto",
                               f"variance {total:.6g}: the decomposition lost precision")
     components = np.ascontiguousarray(V.T, dtype=np.float32)
     scores_dummy = np.zeros((1, components.shape[0]), dtype=np.float32)
-    pca._flip_signs(components, scores_dummy)
+    eigen.flip_signs(components, scores_dummy)
     n95, low, high = count_range(w, out["residual"], total)
     result = ScalePCA(
         mean_=out["mean"], components_=components, explained_variance_=w,

@@ -262,14 +262,14 @@ def decode_chunk(store: FeatureStore, i: int, root: str, resample: str, paths: S
     status = np.full(len(ids), READABLE, dtype=np.int8)
     for r, (pid, rel) in enumerate(zip(ids, paths)):
         try:
-            bgr = images._decode_bytes(_read_bytes(root, rel), rel.rsplit("/", 1)[-1])
+            bgr = images.decode_bytes(_read_bytes(root, rel), rel.rsplit("/", 1)[-1])
         except FileNotFoundError:
             status[r] = MISSING
             continue
         except (images.UnreadableImage, OSError):
             status[r] = UNREADABLE
             continue
-        block[r] = images._from_bgr(bgr, size, color, resample, fit).reshape(-1)
+        block[r] = images.from_bgr(bgr, size, color, resample, fit).reshape(-1)
     ok = block[status == READABLE]
     g["pixels"][start:stop] = block
     g["status"][start:stop] = status

@@ -27,7 +27,7 @@ def test_exact_knn_puts_each_row_first_in_its_own_list():
 
 
 def test_umap_kernels_cache_to_disk():
-    umap = manifold._import_umap()
+    umap = manifold.import_umap()
     from numba.core.caching import NullCache
     from numba.core.dispatcher import Dispatcher
 
