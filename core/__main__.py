@@ -214,12 +214,14 @@ def cmd_cache(args) -> int:
 
 
 def cmd_warm(args) -> int:
-    from .pipeline import warm
+    from .scale.pipeline import warm
 
     progress = _progress_printer()
     sub = _subsample(args, progress)
+    # The engine follows the catalogue's size (core.scale.cluster.choose_route):
+    # in this process, or on a Dask cluster whose dashboard is printed first.
     result = warm(sub, random_state=args.random_state, progress=progress)
-    _emit(result, args.json, _print_warm)
+    _emit(result, args.json, _print_warm if result.get("route") == "memory" else _print_warm_scale)
     return 0
 
 
@@ -238,6 +240,29 @@ def _print_warm(r: dict) -> None:
     for route, g in r.get("generated", {}).items():
         print(f"  generated ({route} route, {g['n_components']} components in {g['dims']} dims): "
               f"{g['mean_distance']:.1f} to the nearest real image")
+    print(f"done in {r['seconds']:.1f} s")
+
+
+def _print_warm_scale(r: dict) -> None:
+    """The result of :func:`core.scale.pipeline.warm` on a Dask cluster."""
+    print(f"route: Dask ({r['route']}), {r['cluster']}")
+    print(f"data: {r['rows']:,} products, {r['readable']:,} with a readable image; "
+          f"feature store {r['store_bytes'] / 1e6:.1f} MB")
+    low, high = r["n_components_95_range"]
+    print(f"PCA ({r['pca_route']}): {r['n_components_95']} components for 95% of the variance "
+          f"(between {low} and {high}); the 2-D projection keeps {r['variance_2d']:.2f}%")
+    print("maps:             seconds  trustworthiness  fitted on")
+    for method, e in r.get("embeddings", {}).items():
+        fitted = f"{e['n_fitted']:,}" + (" (sample only)" if e["sample_only"] else
+                                         f" of {e['n_rows']:,}")
+        print(f"  {method:<14} {e['seconds']:8.1f}  {e['trustworthiness']:15.3f}  {fitted}")
+    km = r["kmeans"]
+    print(f"k-means: elbow k = {r['elbow_k']}, ARI {km['ari']:.3f}, NMI {km['nmi']:.3f} "
+          f"against the primary label ({km['route']})")
+    gm = r["mixture"]
+    print(f"Gaussian mixture: {gm['n_components']} components, mean log-likelihood "
+          f"{gm['mean_log_likelihood']:.3f} ({gm['route']})")
+    print("steps: " + ", ".join(f"{step} {sec:.1f} s" for step, sec in r.get("steps", {}).items()))
     print(f"done in {r['seconds']:.1f} s")
 
 
@@ -440,7 +465,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--clear", action="store_true", help="delete every cached result")
     command("warm", cmd_warm, "compute and cache everything the dashboard shows",
             "Compute PCA, embeddings, clustering and mixtures for the settings and print the "
-            "headline figures.", fraction=True)
+            "headline figures. Large catalogues (FASHION_DASK_MIN_ROWS, default 100,000 rows), "
+            "or FASHION_DASK=local / FASHION_DASK_SCHEDULER, run on a Dask cluster: its "
+            "dashboard link and each step's progress are printed on stderr.", fraction=True)
     p = command("train", cmd_train, "train the tagger (every label attribute from the photo)",
                 "Train (or load from the cache) a classifier on the notebook's 80/20 split and "
                 "print its validation accuracy per attribute, with the majority-class rate beside "

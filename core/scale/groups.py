@@ -100,6 +100,9 @@ def kmeans(client, store: FeatureStore, k: int, dims: int = spaces.DEFAULT_PCA_D
     """
     from .pca import scores
 
+    # A small catalogue has fewer components than asked (rank n - 1): every
+    # task must agree on the width of the centres.
+    dims = int(min(dims, store.group()["scores"].shape[1]))
     rows = sample_rows(store, sample_size, random_state)
     start = clustering.fit_kmeans(scores(store, dims, rows), k, random_state)
     centers = np.asarray(start["centers"], dtype=np.float64)

@@ -141,11 +141,12 @@ def embed(client, store: FeatureStore, method: str, *, sample_size: Optional[int
                                             random_state=random_state,
                                             progress=scaled(progress, 0.1, 1.0))
         sample_only = len(rows) < len(valid_rows)
-        note = f"sample of {len(rows):,} of {len(valid_rows):,} products" if sample_only else "all"
+        note = (f"a sample of {len(rows):,} of {len(valid_rows):,} products" if sample_only
+                else f"all {len(rows):,} products")
         report(progress, 1.0, f"{manifold.DISPLAY_NAMES[method]} done ({note})")
         return {"coords": np.asarray(coords, dtype=np.float32), "rows": rows,
                 "sample_only": sample_only, "n_fitted": len(rows), "sample_rows": rows,
-                "route": f"{route}, on PCA-{dims} of a {note}",
+                "route": f"{route}, on PCA-{Y.shape[1]} of {note}",
                 "seconds": time.perf_counter() - t0}
     if method not in ("tsne", "umap"):
         raise ValueError(f"unknown map {method!r}; choose one of {', '.join(manifold.METHODS)}")
