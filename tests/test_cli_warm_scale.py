@@ -5,12 +5,12 @@ import functools
 import json
 
 import pytest
+from make_data import make_dataset
 
 from core import __main__ as cli
 from core.dataset import open_dataset
 from core.scale import cluster
 from core.subsample import Subsample
-from make_data import make_dataset
 
 
 @pytest.fixture(scope="module")
