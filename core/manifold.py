@@ -17,6 +17,13 @@ Guttman transform in float32 started from classical MDS (the PCA projection),
 stopped on a relative stress tolerance. Above :data:`MDS_EXACT_MAX` points it
 runs on a random set of landmarks and places every other point by majorizing
 its stress against the fixed landmarks.
+
+A subsample too large for one process (:func:`core.scale.cluster.choose_route`
+says Dask) takes its PCA scores from the feature store (:mod:`core.scale.basis`)
+and is mapped by sample: t-SNE and UMAP are fitted on :data:`FIT_SAMPLE`
+products and place every other one with their own out-of-sample transform
+(:func:`place`); LLE and MDS, which have none worth its cost, run on a sample
+of :data:`SAMPLE_ONLY` products only and say so (``Embedding.rows``).
 """
 from __future__ import annotations
 
@@ -28,7 +35,9 @@ from typing import Optional
 
 import numpy as np
 
-from . import admission, cache, config, pca
+from . import admission, cache, config, images, pca
+from .scale import cluster as scale_cluster
+from .scale.pca import N_SCORES
 from .neighbors import pairwise_distances
 from .progress import ProgressFn, report, scaled
 
@@ -54,6 +63,15 @@ DEFAULTS: dict[str, dict] = {
     "mds": {"n_input_dims": 100, "n_iter": 300},
     "umap": {"n_input_dims": 50, "n_neighbors": 15, "n_iter": None},
 }
+#: Products t-SNE and UMAP are fitted on when a catalogue goes to Dask; the
+#: others are placed by the fitted model. t-SNE's FFT gradient on 20,000
+#: points takes about a minute on 2 cores and keeps the catalogue's clusters.
+FIT_SAMPLE = 20_000
+#: Products LLE and MDS are computed on when a catalogue goes to Dask (nested:
+#: MDS's sample is part of LLE's); they place no others.
+SAMPLE_ONLY = {"lle": 5000, "mds": 3000}
+#: Products placed per call of a fitted model's transform (bounds its memory).
+PLACE_BLOCK = 20_000
 #: Above this many points MDS runs on landmarks.
 MDS_EXACT_MAX = 8000
 #: Landmarks of the scalable MDS route.
@@ -90,6 +108,10 @@ class Embedding:
         What ran, e.g. ``"openTSNE BH, 2 threads, on PCA-50"``.
     extra : dict
         Method-specific figures (MDS stress and iterations...).
+    rows : ndarray of int or None
+        ``None`` when ``coords`` has one row per product; for a method run on
+        a sample only (LLE and MDS of a catalogue on Dask), the sorted
+        positions in ``sub.frame()`` of the products ``coords`` holds.
     """
 
     coords: np.ndarray
@@ -98,6 +120,12 @@ class Embedding:
     seconds: float
     route: str
     extra: dict = field(default_factory=dict)
+    rows: Optional[np.ndarray] = None
+
+    @property
+    def sample_only(self) -> bool:
+        """Whether the map holds a sample of the products, not all of them."""
+        return self.rows is not None
 
 
 # ----------------------------------------------------------------------------
@@ -294,6 +322,110 @@ def umap_embed(Y: np.ndarray, *, n_neighbors: int = 15, n_iter: Optional[int] = 
                           precomputed_knn=(knn_i, knn_d, None))
         coords = np.asarray(model.fit_transform(Y), dtype=np.float32)
     return coords, f"umap-learn on exact neighbours, {n_neighbors} neighbours, seeded (1 thread)"
+
+
+def tsne_model(Y: np.ndarray, *, perplexity: float = 30.0, n_iter: int = 500,
+               random_state: int = config.DEFAULT_RANDOM_STATE, n_jobs: Optional[int] = None):
+    """A fitted openTSNE embedding of ``Y``, kept to place other points (:func:`place`).
+
+    :func:`tsne`'s settings (PCA initialization, 250 early-exaggeration
+    iterations, Barnes-Hut below 10,000 points, FFT above).
+
+    Parameters
+    ----------
+    Y : ndarray of shape (n_samples, n_dims)
+    perplexity : float, default 30
+    n_iter : int, default 500
+    random_state : int, default 42
+    n_jobs : int, optional
+        Default: the CPUs this process may use.
+
+    Returns
+    -------
+    openTSNE.TSNEEmbedding
+        An ndarray of shape (n_samples, 2) with the affinities that
+        ``transform`` needs.
+    """
+    from openTSNE import TSNE
+
+    n = len(Y)
+    model = TSNE(n_components=2, perplexity=float(min(perplexity, max(1.0, (n - 1) / 3.0))),
+                 n_iter=int(n_iter), early_exaggeration_iter=250, initialization="pca",
+                 metric="euclidean", n_jobs=n_jobs or n_threads(), random_state=random_state,
+                 negative_gradient_method="fft" if n >= 10000 else "bh", verbose=False)
+    return model.fit(np.ascontiguousarray(Y, dtype=np.float64))
+
+
+def umap_model(Y: np.ndarray, *, n_neighbors: int = 15, n_iter: Optional[int] = None,
+               random_state: int = config.DEFAULT_RANDOM_STATE):
+    """A fitted ``umap.UMAP`` of ``Y``, kept to place other points (:func:`place`).
+
+    Its own neighbour index (pynndescent), not :func:`umap_embed`'s exact
+    neighbours: ``transform`` needs the index.
+
+    Returns
+    -------
+    umap.UMAP
+        ``embedding_`` holds the fitted coordinates.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        umap = import_umap()
+        model = umap.UMAP(n_neighbors=int(min(n_neighbors, len(Y) - 1)), n_components=2,
+                          n_epochs=n_iter, random_state=random_state, n_jobs=1)
+        model.fit(np.asarray(Y, dtype=np.float32))
+    return model
+
+
+def place(model, Y: np.ndarray, *, block: int = PLACE_BLOCK,
+          progress: Optional[ProgressFn] = None) -> np.ndarray:
+    """Positions of new points ``Y`` on a fitted t-SNE or UMAP map.
+
+    openTSNE's ``TSNEEmbedding.transform`` (each point starts at the median
+    of its neighbours in the fitted map, then is optimized against the fixed
+    map) or umap-learn's ``UMAP.transform``, in blocks of ``block`` rows so
+    memory stays bounded however many points there are.
+
+    Parameters
+    ----------
+    model : openTSNE.TSNEEmbedding or umap.UMAP
+        From :func:`tsne_model` or :func:`umap_model`.
+    Y : ndarray of shape (n_samples, n_dims)
+        In the space the model was fitted in.
+    block : int, default PLACE_BLOCK
+    progress : callable, optional
+
+    Returns
+    -------
+    ndarray of shape (n_samples, 2), float32
+    """
+    out = np.empty((len(Y), 2), dtype=np.float32)
+    is_tsne = not hasattr(model, "embedding_")
+    for start in range(0, len(Y), int(block)):
+        part = Y[start:start + int(block)]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if is_tsne:
+                got = model.transform(np.ascontiguousarray(part, dtype=np.float64))
+            else:
+                got = model.transform(np.asarray(part, dtype=np.float32))
+        out[start:start + len(part)] = np.asarray(got, dtype=np.float32)
+        report(progress, (start + len(part)) / len(Y),
+               f"placed {start + len(part):,}/{len(Y):,} products on the fitted map")
+    return out
+
+
+def nested_sample(n_samples: int, size: int, random_state: int = 0) -> np.ndarray:
+    """Sorted positions of a random sample of ``size`` of ``n_samples`` (all when fewer).
+
+    The first ``size`` of one seeded permutation: for one seed a smaller
+    sample is part of a larger one, so maps on samples of different sizes
+    share their smallest sample's products.
+    """
+    if n_samples <= size:
+        return np.arange(n_samples)
+    order = np.random.default_rng(random_state).permutation(n_samples)
+    return np.sort(order[:int(size)])
 
 
 def _exact_knn(Y: np.ndarray, n_neighbors: int, chunk: int = 4096) -> tuple[np.ndarray, np.ndarray]:
@@ -642,14 +774,20 @@ def sample_indices(n_samples: int, sample_size: int = QUALITY_SAMPLE, random_sta
     return np.sort(np.random.default_rng(random_state).choice(n_samples, sample_size, replace=False))
 
 
+def _features_of(sub, rows, progress=None) -> np.ndarray:
+    """Standardized features of chosen rows, without the whole matrix on the Dask route."""
+    if on_dask(sub):
+        return images.standardize(pca.raw_pixels(sub, rows, progress=progress), pca.pixel_scale(sub))
+    return np.asarray(sub.features(progress=progress)[rows])
+
+
 def _reference_distances(sub, progress=None) -> np.ndarray:
     """Cached distances of the quality sample in the standardized feature space."""
     n = len(sub.ids)
     idx = sample_indices(n)
 
     def compute():
-        X = sub.features(progress=progress)
-        return pairwise_distances(np.asarray(X[idx]))
+        return pairwise_distances(_features_of(sub, idx, progress))
 
     return cache.cached_array("manifold.reference_distances", 1,
                               (sub, QUALITY_SAMPLE, 0), compute)
@@ -672,17 +810,127 @@ def evaluate_subsample(sub, coords: np.ndarray, progress: Optional[ProgressFn] =
 # ----------------------------------------------------------------------------
 # Subsample level: cached
 # ----------------------------------------------------------------------------
+def on_dask(sub) -> bool:
+    """Whether ``sub`` is too large for one process (:func:`core.scale.cluster.choose_route`)."""
+    return scale_cluster.choose_route(len(sub.ids)) != "memory"
+
+
 def _admit_embed(sub, method: str, params: tuple, *args, **kwargs) -> tuple[str, int, str]:
-    """What a cold embedding costs, for :mod:`core.admission`."""
+    """What a cold embedding costs, for :mod:`core.admission`.
+
+    On the Dask route a method fits a bounded sample (:data:`FIT_SAMPLE`,
+    :data:`SAMPLE_ONLY`) and places the others in blocks of
+    :data:`PLACE_BLOCK`; the scores of every product it reads are ``4 n d``.
+    """
     n = len(sub.ids)
     dims = dict(params).get("n_input_dims") or 2
+    if on_dask(sub) and method != "pca":
+        dims = min(int(dims), N_SCORES)
+        fit = min(n, SAMPLE_ONLY.get(method, FIT_SAMPLE))
+        cost = admission.embedding_bytes(fit, dims, method) + 4 * n * dims + 8 * n
+        if method not in SAMPLE_ONLY:
+            cost += admission.embedding_bytes(min(n, PLACE_BLOCK), dims, method)
+        return (f"{DISPLAY_NAMES[method]} of {n:,} images (fitted on {fit:,})", cost,
+                "Choose a smaller image size in the sidebar.")
     return (f"{DISPLAY_NAMES[method]} of {n:,} images", admission.embedding_bytes(n, int(dims), method),
             "Choose a smaller sample fraction in the sidebar.")
+
+
+def _embed_by_sample(sub, method: str, p: dict, random_state: int, progress=None) -> Embedding:
+    """:func:`embed` of a subsample on the Dask route: fitted on a sample (see the module notes)."""
+    t0 = time.perf_counter()
+    n = len(sub.ids)
+    kept = pca.n_scores(sub, random_state, progress=scaled(progress, 0.0, 0.3))
+    dims = int(min(p.get("n_input_dims") or N_SCORES, kept, n - 1))
+    Y = pca.transform(sub, dims, random_state)
+    rest = scaled(progress, 0.3, 1.0)
+    name = DISPLAY_NAMES[method]
+    extra: dict = {}
+    if method in SAMPLE_ONLY:
+        rows = nested_sample(n, SAMPLE_ONLY[method], random_state)
+        report(progress, 0.3, f"{name} on a sample of {len(rows):,} of {n:,} products, PCA-{dims}")
+        if method == "lle":
+            coords, route = lle(Y[rows], n_neighbors=p["n_neighbors"], random_state=random_state)
+        else:
+            coords, route, extra = mds(Y[rows], n_iter=p["n_iter"], random_state=random_state,
+                                       progress=rest)
+        sample_only = len(rows) < n
+        where = f"a sample of {len(rows):,} of {n:,} products" if sample_only else "every product"
+        report(progress, 1.0, f"{name} done")
+        return Embedding(coords=np.ascontiguousarray(coords, dtype=np.float32), method=method,
+                         params=p, seconds=time.perf_counter() - t0,
+                         route=f"{route}, on PCA-{dims} of {where}", extra=extra,
+                         rows=rows if sample_only else None)
+    rows = nested_sample(n, FIT_SAMPLE, random_state)
+    report(progress, 0.3, f"{name}: fitting on {len(rows):,} of {n:,} products, PCA-{dims}")
+    if method == "tsne":
+        model = tsne_model(Y[rows], perplexity=p["perplexity"], n_iter=p["n_iter"],
+                           random_state=random_state)
+        fitted, how = np.asarray(model, dtype=np.float32), "openTSNE transform"
+    else:
+        model = umap_model(Y[rows], n_neighbors=p["n_neighbors"], n_iter=p["n_iter"],
+                           random_state=random_state)
+        fitted, how = np.asarray(model.embedding_, dtype=np.float32), "umap-learn transform"
+    coords = np.empty((n, 2), dtype=np.float32)
+    coords[rows] = fitted
+    others = np.setdiff1d(np.arange(n), rows, assume_unique=True)
+    if len(others):
+        coords[others] = place(model, Y[others], progress=scaled(progress, 0.7, 1.0))
+    report(progress, 1.0, f"{name} done")
+    return Embedding(coords=coords, method=method, params=p, seconds=time.perf_counter() - t0,
+                     route=f"{name} fitted on {len(rows):,} of {n:,} products (PCA-{dims}); "
+                           f"the other {len(others):,} placed by {how}")
+
+
+def shared_rows(embeddings) -> Optional[np.ndarray]:
+    """The products every one of ``embeddings`` holds: ``None`` when each holds them all.
+
+    Parameters
+    ----------
+    embeddings : iterable of Embedding
+        Of one subsample.
+
+    Returns
+    -------
+    ndarray of int or None
+        Sorted positions in ``sub.frame()``; with :func:`nested_sample`'s
+        samples, those of the smallest sample.
+    """
+    rows = None
+    for emb in embeddings:
+        if emb.rows is not None:
+            rows = emb.rows if rows is None else np.intersect1d(rows, emb.rows)
+    return rows
+
+
+def coords_on(emb: Embedding, rows: Optional[np.ndarray]) -> np.ndarray:
+    """``emb``'s coordinates of the products at ``rows`` (every product when ``None``).
+
+    Raises
+    ------
+    ValueError
+        When ``emb`` holds a sample that misses some of ``rows``.
+    """
+    coords = np.asarray(emb.coords)
+    if rows is None:
+        if emb.rows is not None:
+            raise ValueError(f"{DISPLAY_NAMES[emb.method]} holds a sample of {len(emb.rows):,} "
+                             "products, not all of them")
+        return coords
+    rows = np.asarray(rows)
+    if emb.rows is None:
+        return coords[rows]
+    pos = np.searchsorted(emb.rows, rows)
+    if (pos >= len(emb.rows)).any() or not np.array_equal(emb.rows[np.minimum(pos, len(emb.rows) - 1)], rows):
+        raise ValueError(f"{DISPLAY_NAMES[emb.method]}'s sample misses some of the products asked for")
+    return coords[pos]
 
 
 @cache.memoize("manifold.embed", version=2, admit=_admit_embed)
 def _embed(sub, method: str, params: tuple, random_state: int, progress=None) -> Embedding:
     p = dict(params)
+    if method != "pca" and on_dask(sub):
+        return _embed_by_sample(sub, method, p, random_state, progress)
     t0 = time.perf_counter()
     extra: dict = {}
     if method == "pca":
@@ -766,6 +1014,11 @@ embed.is_cached = _embed_is_cached
 @cache.memoize("manifold.quality", version=1)
 def _quality(sub, method: str, params: tuple, random_state: int, progress=None) -> dict:
     emb = _embed(sub, method, params, random_state, progress=scaled(progress, 0, 0.8))
+    if emb.rows is not None:  # a sample-only map: measured on its own products
+        X = _features_of(sub, emb.rows, scaled(progress, 0.8, 0.9))
+        out = evaluate(X, emb.coords, sub.labels()[emb.rows])
+        out["seconds"] = float(emb.seconds)
+        return out
     out = evaluate_subsample(sub, emb.coords, progress=scaled(progress, 0.8, 1.0))
     out["seconds"] = float(emb.seconds)
     return out

@@ -39,6 +39,7 @@ import numpy as np
 
 from . import admission, cache, config, images
 from .eigen import FLOAT64_UP_TO, flip_signs, top_eigh
+from .scale import basis as scale_basis
 from .progress import ProgressFn, report, scaled
 
 #: Share of the variance the pages and the CLI quote a component count for.
@@ -369,11 +370,21 @@ def _array_name(kind: str) -> str:
 
 
 def _admit_basis(sub, n_store: Optional[int] = None, *args, **kwargs) -> tuple[str, int, str]:
-    """What a cold decomposition of ``sub`` costs, for :mod:`core.admission`."""
+    """What a cold decomposition of ``sub`` costs, for :mod:`core.admission`.
+
+    On the Dask route (:func:`core.scale.basis.route`) the features never
+    exist whole: the cost is what :func:`core.scale.basis.memory_bytes` says
+    this process holds.
+    """
     n, side = len(sub.ids), int(sub.image_size)
     d = side * side * (3 if sub.color else 1)
     k = MAX_STORED_COMPONENTS if n_store is None else int(n_store)
     kind = "colour" if sub.color else "grayscale"
+    route = scale_basis.route(sub)
+    if route != "memory":
+        return (f"PCA of {n:,} {kind} images at {side}x{side} on Dask ({route})",
+                scale_basis.memory_bytes(n, d, route),
+                "Choose a smaller image size or grayscale in the sidebar.")
     return (f"PCA of {n:,} {kind} images at {side}x{side}", admission.pca_bytes(n, d, k),
             "Choose a smaller sample fraction, a smaller image size or grayscale in the sidebar.")
 
@@ -382,9 +393,7 @@ def _admit_basis(sub, n_store: Optional[int] = None, *args, **kwargs) -> tuple[s
 def _basis_meta(sub, n_store: Optional[int] = None,
                 random_state: int = config.DEFAULT_RANDOM_STATE, progress=None) -> dict:
     """Decompose ``sub``'s features once; big arrays go to memory-mapped files."""
-    X = sub.features(progress=scaled(progress, 0.0, 0.3))
-    dec = decompose(X, n_store, random_state=random_state,
-                    progress=scaled(progress, 0.3, 1.0))
+    dec = _decompose_subsample(sub, n_store, random_state, progress)
     parts = (sub, n_store, random_state)
     cache.cached_array(_array_name("components"), 1, parts, lambda: dec.components_)
     cache.cached_array(_array_name("scores"), 1, parts, lambda: dec.scores)
@@ -413,8 +422,28 @@ def _basis(sub, n_store: Optional[int] = None, random_state: int = config.DEFAUL
     )
 
 
+def _decompose_subsample(sub, n_store, random_state, progress=None) -> Decomposition:
+    """:func:`decompose` of ``sub``'s features, or the same through the Dask feature store.
+
+    Above :func:`core.scale.cluster.choose_route`'s size the features would
+    not fit one process: the store-backed PCA (:mod:`core.scale.basis`) gives
+    every eigenvalue found, the components and the first
+    :data:`core.scale.pca.N_SCORES` scores of every product.
+    """
+    if scale_basis.route(sub) != "memory":
+        parts = scale_basis.decompose_subsample(sub, random_state, progress=progress)
+        return Decomposition(
+            mean_=parts["mean_"], eigenvalues=parts["eigenvalues"],
+            components_=parts["components_"], scores=parts["scores"],
+            total_variance=parts["total_variance"], method=parts["method"],
+            n_samples=parts["n_samples"], seconds=parts["seconds"],
+            extra={"route": f"dask-{parts['route']}"})
+    X = sub.features(progress=scaled(progress, 0.0, 0.3))
+    return decompose(X, n_store, random_state=random_state, progress=scaled(progress, 0.3, 1.0))
+
+
 def _recompute(sub, n_store, random_state) -> Decomposition:
-    return decompose(sub.features(), n_store, random_state=random_state)
+    return _decompose_subsample(sub, n_store, random_state)
 
 
 def _basis_for(sub, n_components: int, random_state: int, progress=None) -> Decomposition:
@@ -448,6 +477,16 @@ def spectrum(sub, progress: Optional[ProgressFn] = None) -> dict:
         ``seconds`` (of the cold decomposition).
     """
     return _spectrum_dict(_basis(sub, progress=progress))
+
+
+def n_scores(sub, random_state: int = config.DEFAULT_RANDOM_STATE,
+             progress: Optional[ProgressFn] = None) -> int:
+    """How many leading components :func:`transform` can give scores for.
+
+    Every stored component on the in-memory route; on the Dask route the
+    first :data:`core.scale.pca.N_SCORES` (or fewer on a small catalogue).
+    """
+    return int(_basis(sub, None, random_state, progress=progress).scores.shape[1])
 
 
 def n_components_for(sub, target: float = VARIANCE_TARGET) -> int:
@@ -490,8 +529,11 @@ def transform(sub, n_components: int, random_state: int = config.DEFAULT_RANDOM_
     ndarray of shape (n_samples, n_components), float32
         A fresh C-contiguous copy (the reduced input of the embeddings).
     """
-    return np.ascontiguousarray(fit(sub, n_components, random_state, progress).scores,
-                                dtype=np.float32)
+    scores = fit(sub, n_components, random_state, progress).scores
+    if scores.shape[1] < int(n_components):
+        raise ValueError(f"this catalogue is decomposed on Dask, which keeps the scores of the "
+                         f"first {scores.shape[1]} components; ask for at most that many")
+    return np.ascontiguousarray(scores, dtype=np.float32)
 
 
 def projection_2d(sub, random_state: int = config.DEFAULT_RANDOM_STATE,
@@ -538,6 +580,8 @@ def pixel_scale(sub) -> tuple[np.ndarray, np.ndarray]:
     features were standardized with, cached so that mapping scores back to
     pixels never reads the whole matrix.
     """
+    if scale_basis.route(sub) != "memory":
+        return scale_basis.pixel_scale(sub)
     mean, std = images.column_scale(raw_pixels(sub))
     return mean.astype(np.float32), std.astype(np.float32)
 
@@ -602,7 +646,10 @@ def reconstruct(sub, indices, n_components: int, random_state: int = config.DEFA
     # Only the chosen rows are read: the slider never touches the whole matrix.
     raw = raw_pixels(sub, idx)
     originals = images.standardize(raw, pixel_scale(sub))
-    recon = np.asarray(dec.scores[idx, :k]) @ np.asarray(dec.components_[:k]) + dec.mean_
+    # Projected here rather than read from the stored scores: the Dask route
+    # keeps fewer score columns than components.
+    comps = np.asarray(dec.components_[:k])
+    recon = ((originals - dec.mean_) @ comps.T) @ comps + dec.mean_
     errors = ((originals - recon) ** 2).mean(axis=1)
     n, d = dec.n_samples, dec.mean_.shape[0]
     residual = float(np.sum(dec.eigenvalues[k:])) + max(

@@ -128,6 +128,11 @@ def space_matrix(sub, space: str = DEFAULT_SPACE, random_state: int = config.DEF
     if arg not in manifold.METHODS:
         raise ValueError(f"unknown embedding {arg!r}: choose one of {', '.join(manifold.METHODS)}")
     emb = manifold.embed(sub, arg, random_state=random_state, progress=progress)
+    if emb.rows is not None:
+        raise ValueError(f"{manifold.DISPLAY_NAMES[arg]} is computed on a sample of "
+                         f"{len(emb.rows):,} of {len(sub.ids):,} products at this catalogue size, "
+                         "so it cannot place every product: choose PCA, t-SNE or UMAP as the "
+                         "input space")
     return np.asarray(emb.coords, dtype=np.float64)
 
 

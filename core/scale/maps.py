@@ -30,36 +30,24 @@ from .groups import sample_rows
 from .progress import track
 from .store import FeatureStore, read_rows
 
-#: Rows t-SNE and UMAP are fitted on.
-MAP_SAMPLE = 20_000
+#: Rows t-SNE and UMAP are fitted on (the pages' sample size, one home).
+MAP_SAMPLE = manifold.FIT_SAMPLE
 #: Rows LLE and MDS are fitted on; above this they are sample-only.
-SAMPLE_ONLY = {"lle": 5000, "mds": 3000}
+SAMPLE_ONLY = manifold.SAMPLE_ONLY
 #: Rows trustworthiness is measured on (as core.manifold).
 QUALITY_SAMPLE = manifold.QUALITY_SAMPLE
 
 
-def _fit_tsne(Y: np.ndarray, random_state: int, progress=None):
-    """openTSNE fit with :func:`core.manifold.tsne`'s settings, keeping the model."""
-    from openTSNE import TSNE
-
+def _fit_tsne(Y: np.ndarray, random_state: int):
     p = manifold.DEFAULTS["tsne"]
-    n = len(Y)
-    model = TSNE(n_components=2, perplexity=float(min(p["perplexity"], max(1.0, (n - 1) / 3.0))),
-                 n_iter=p["n_iter"], early_exaggeration_iter=250, initialization="pca",
-                 metric="euclidean", n_jobs=manifold.n_threads(), random_state=random_state,
-                 negative_gradient_method="fft" if n >= 10000 else "bh", verbose=False)
-    return model.fit(np.ascontiguousarray(Y, dtype=np.float64))
+    return manifold.tsne_model(Y, perplexity=p["perplexity"], n_iter=p["n_iter"],
+                               random_state=random_state)
 
 
 def _fit_umap(Y: np.ndarray, random_state: int):
     p = manifold.DEFAULTS["umap"]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        umap = manifold.import_umap()
-        model = umap.UMAP(n_neighbors=int(min(p["n_neighbors"], len(Y) - 1)), n_components=2,
-                          n_epochs=p["n_iter"], random_state=random_state, n_jobs=1)
-        model.fit(np.asarray(Y, dtype=np.float32))
-    return model
+    return manifold.umap_model(Y, n_neighbors=p["n_neighbors"], n_iter=p["n_iter"],
+                               random_state=random_state)
 
 
 def _transform_task(store: FeatureStore, i: int, dims: int, method: str, payload: bytes,
