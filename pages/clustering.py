@@ -97,12 +97,16 @@ ready = all(manifold.embed.is_cached(sub, m, random_state=rs) for m in methods)
 draw = ready or st.toggle("Draw them (computes the embeddings not cached yet)", key="multiples",
                           bind="query-params")
 if draw:
-    panels = {}
-    for m in methods:
-        emb = progress.run(manifold.embed, sub, m, random_state=rs,
-                           label=f"Embedding with {METHOD_NAMES.get(m, m)}")
-        panels[METHOD_NAMES.get(m, m)] = emb.coords
-    st.plotly_chart(figures.cluster_small_multiples(panels, fit["labels"],
+    embs = {m: progress.run(manifold.embed, sub, m, random_state=rs,
+                            label=f"Embedding with {METHOD_NAMES.get(m, m)}") for m in methods}
+    # Where some methods ran on a sample, every panel shows the products all share.
+    shared = manifold.shared_rows(embs.values())
+    panels = {METHOD_NAMES.get(m, m): manifold.coords_on(e, shared) for m, e in embs.items()}
+    shown = fit["labels"] if shared is None else fit["labels"][shared]
+    if shared is not None:
+        st.caption(f"A sample of {len(shared):,} products: at this catalogue size some methods "
+                   "run on a sample only.")
+    st.plotly_chart(figures.cluster_small_multiples(panels, shown,
                                                     title=f"k = {k} clusters of {SPACES[space]} "
                                                           "on every embedding"),
                     key="multiples_fig")

@@ -18,7 +18,7 @@ _INPUT_DIMS = [10, 20, 30, 50, 100, 200]
 
 settings = state.current()
 sub = settings.sub
-frame = sub.frame()
+full = frame = sub.frame()
 
 st.title("Embeddings")
 st.caption(f"{len(frame):,} products of the subsample placed in two dimensions so that "
@@ -62,6 +62,10 @@ def embed(m: str, p: dict):
 
 emb = embed(method, params)
 coords = np.asarray(emb.coords)
+if emb.rows is not None:  # LLE and MDS of a large catalogue: a sample only
+    frame = full.iloc[emb.rows].reset_index(drop=True)
+    st.info(f"{LABELS[method]} of a sample of {len(frame):,} products: at {len(full):,} products "
+            "this method runs on a sample, and the map shows that sample.")
 st.caption(f"{LABELS[method]}: {emb.seconds:.1f} s to compute" + (f", route: {emb.route}" if emb.route else "")
            + ". Axes have no units: only the neighbourhoods mean something.")
 
@@ -100,12 +104,11 @@ if tabs[3].open:
             run_all = st.button(f"Compute {', '.join(LABELS[m] for m in cold)} (default parameters)",
                                 key="emb_compute_all", type="primary")
         if run_all:
-            panels, rows = {}, []
+            embs, rows = {}, []
             for m in methods:
-                e = embed(m, {})
+                e = embs[m] = embed(m, {})
                 q = progress.run(manifold.quality, sub, m, random_state=settings.random_state,
                                  label=f"Measuring the quality of {LABELS[m]}")
-                panels[m] = np.asarray(e.coords)
                 rows.append({"method": LABELS[m], "trustworthiness": q["trustworthiness"],
                              "kNN accuracy": q["knn_accuracy"], "silhouette": q["silhouette"],
                              "seconds": q.get("seconds", e.seconds)})
@@ -123,12 +126,18 @@ if tabs[3].open:
             best_knn = table.loc[table["kNN accuracy"].idxmax(), "method"]
             st.markdown(f"Measured here: **{best}** keeps neighbourhoods best (trustworthiness), "
                         f"**{best_knn}** separates the categories best (kNN accuracy).")
-            grid = figures.embedding_grid({LABELS[m]: panels[m] for m in methods}, frame)
-            hover_scatter(grid, frame, sub.dataset, key="emb_grid",
+            # Where some methods ran on a sample, every panel shows the products all share.
+            shared = manifold.shared_rows(embs.values())
+            grid_frame = full if shared is None else full.iloc[shared].reset_index(drop=True)
+            grid = figures.embedding_grid(
+                {LABELS[m]: manifold.coords_on(embs[m], shared) for m in methods}, grid_frame)
+            hover_scatter(grid, grid_frame, sub.dataset, key="emb_grid",
                           height=int(grid.layout.height or 640))
             st.caption("How to read this: the same products in every panel, coloured by "
                        f"{plain(sub.label_columns[0])}; click a legend entry to hide a category in "
-                       "all panels.")
+                       "all panels."
+                       + ("" if shared is None else f" The {len(grid_frame):,} products shown are "
+                          "the sample every method was computed on."))
         else:
             st.caption("Methods not yet computed for these settings are computed once, then "
                        "served from the cache.")

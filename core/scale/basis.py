@@ -134,7 +134,7 @@ def decompose_subsample(sub, random_state: int = config.DEFAULT_RANDOM_STATE,
         "scores": np.ascontiguousarray(scores, dtype=np.float32),
         "total_variance": float(res.total_variance),
         "method": f"{res.method}; scores kept on {scores.shape[1]} components",
-        "n_samples": int(len(where)),
+        "n_samples": len(where),
         "seconds": float(res.seconds) if res.seconds else time.perf_counter() - t0,
         "route": which,
     }

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from make_data import make_dataset
 from numpy.testing import assert_allclose
 
 from core import admission, clustering, manifold, pca, spaces
 from core.dataset import open_dataset
 from core.scale import basis, cluster
 from core.subsample import Subsample
-from make_data import make_dataset
 
 N = 60
 
