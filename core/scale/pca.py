@@ -35,7 +35,7 @@ import numpy as np
 
 from .. import admission, config, eigen
 from ..progress import ProgressFn, report, scaled
-from .progress import track
+from .progress import REPORT_EVERY_S, dashboard_link, track
 from .store import FeatureStore, read_rows
 
 #: Widest features for the covariance route: a 12,000^2 float64 matrix is 1.15 GB
@@ -165,20 +165,42 @@ def _covariance_route(client, store, random_state, progress):
     mean, std = store.scale()
     groups = [list(range(s, min(store.n_chunks, s + CHUNKS_PER_TASK)))
               for s in range(0, store.n_chunks, CHUNKS_PER_TASK)]
-    parts = [client.submit(_gram_task, store, grp, mean, std, pure=False) for grp in groups]
     d = store.n_features
-    report(progress, 0.0, f"PCA: covariance {d}x{d}")
-    track(client, parts, scaled(progress, 0.0, 0.7), f"PCA: covariance {d}x{d} over "
-          f"{store.n_rows:,} rows")
-    while len(parts) > 1:  # pairwise sums on the workers: no task holds more than three
-        nxt = [client.submit(_add, parts[j], parts[j + 1], pure=False)
-               for j in range(0, len(parts) - 1, 2)]
-        if len(parts) % 2:
-            nxt.append(parts[-1])
-        parts = nxt
+    label = f"PCA: covariance {d}x{d} over {store.n_rows:,} rows"
+    report(progress, 0.0, f"{label}: 0/{len(groups)} tasks"
+           + (f" (dashboard {dashboard_link(client)})" if dashboard_link(client) else ""))
+    # Partial sums are added as soon as two are ready, and the sums run before
+    # the next partial starts (priority): at 10,000 features each partial is
+    # 800 MB, and holding all of them (25 at 200,000 rows) until the end
+    # exhausted a worker. Nothing but the final sum comes back here.
+    grams = [client.submit(_gram_task, store, grp, mean, std, pure=False) for grp in groups]
+    adds: list = []
+    ready: list = []
+    done, last = 0, time.monotonic()
+    try:
+        while grams or adds or len(ready) > 1:
+            for running in (grams, adds):
+                for f in [f for f in running if f.status != "pending"]:
+                    if f.status != "finished":
+                        f.result()  # raises the worker's exception
+                    running.remove(f)
+                    ready.append(f)
+                    done += running is grams
+            while len(ready) >= 2:
+                adds.append(client.submit(_add, ready.pop(), ready.pop(), pure=False, priority=10))
+            if not grams or time.monotonic() - last >= REPORT_EVERY_S:
+                report(progress, 0.7 * done / len(groups), f"{label}: {done}/{len(groups)} tasks")
+                last = time.monotonic()
+            if grams or adds:
+                time.sleep(0.2)
+    except BaseException:
+        client.cancel(grams + adds + ready)
+        raise
+    carry = ready[0]
     report(progress, 0.75, "PCA: leading eigenpairs of the covariance")
-    out = client.submit(_eigen_task, parts[0], admission.PCA_MAX_COMPONENTS, random_state,
-                        pure=False).result()
+    out = client.submit(_eigen_task, carry, admission.PCA_MAX_COMPONENTS, random_state,
+                        pure=False, priority=10).result()
+    del carry
     detail = (f"covariance on the cluster: subspace iteration on Xᵀ X ({d}x{d}), "
               f"{len(out['w'])} eigenvalues")
     return out, detail

@@ -95,3 +95,12 @@ def test_a_failing_task_raises_its_own_error(setup):
 
     with pytest.raises(ValueError, match="bad 1"):
         track(client, [client.submit(boom, 1, pure=False)], None, "boom")
+
+
+def test_covariance_partials_are_summed_as_they_finish(setup, monkeypatch):
+    client, st, sub = setup
+    monkeypatch.setattr(pca, "CHUNKS_PER_TASK", 1)  # 4 partial sums, added pairwise
+    res = pca._covariance_route(client, st, 0, None)[0]
+    one = pca._eigen_task(pca._gram_task(st, list(range(st.n_chunks)), *st.scale()), 640, 0)
+    assert res["n"] == one["n"] == 60
+    assert_allclose(res["w"][:10], one["w"][:10], rtol=1e-8)
