@@ -100,3 +100,9 @@ def test_clusters_on_every_embedding_show_the_shared_sample(at):
     spec = next(json.loads(el.proto.spec) for el in at.get("plotly_chart")
                 if json.loads(el.proto.spec)["layout"]["title"]["text"].startswith("k = "))
     assert [a["text"] for a in spec["layout"]["annotations"]] == ["PCA", "t-SNE", "LLE", "MDS", "UMAP"]
+
+
+@pytest.mark.parametrize("page", ["overview", "mixture"])
+def test_the_other_pages_open(at, page):
+    _open(at, page)
+    assert at.title
