@@ -145,12 +145,12 @@ def memory_bytes(n_samples: int, n_features: int, route_: str = "local") -> int:
 
     On the local route the cluster's threads run here: each of
     :data:`LOCAL_THREADS` accumulates a partial ``X^T X`` (float64,
-    ``8 d**2``) while up to two finished ones wait for their sum, which
-    holds three (:func:`core.scale.pca._covariance_route`); the eigen step
-    holds the covariance and a float32 copy. Taken as
-    ``(LOCAL_THREADS + 2) * 8 d**2`` plus one chunk of standardized rows per
-    thread (measured at 200,000 x 10,000: 3.4 GB resident for the whole
-    process during the covariance). On both routes the result comes back:
+    ``8 d**2``) while a sum of two finished ones holds three
+    (:func:`core.scale.pca._covariance_route`); the eigen step holds the
+    covariance, a centred copy and a float32 copy. Taken as
+    ``(LOCAL_THREADS + 3) * 8 d**2`` plus one chunk of standardized rows per
+    thread (measured at 200,000 x 10,000 on 2 cores: 5.4 GB peak resident
+    for the whole process, which also held the catalogue's tables). On both routes the result comes back:
     ``4 n N_SCORES`` of scores and ``4 k d`` of components (``k`` at most
     :data:`core.admission.PCA_MAX_COMPONENTS`, doubled when 97% of the
     variance needs more).
@@ -163,7 +163,7 @@ def memory_bytes(n_samples: int, n_features: int, route_: str = "local") -> int:
     Returns
     -------
     int
-        About 3.4 GB for 200,000 grayscale images at 100x100 on the local
+        About 4.4 GB for 200,000 grayscale images at 100x100 on the local
         route (the in-memory route would need 8 GB for the features alone).
     """
     from .. import admission
@@ -175,5 +175,5 @@ def memory_bytes(n_samples: int, n_features: int, route_: str = "local") -> int:
     if d > pca.COVARIANCE_MAX_FEATURES:  # randomized route: blocks of rows and k columns
         work = LOCAL_THREADS * 4 * store.CHUNK_ROWS * (d + 2 * 720)
     else:
-        work = (LOCAL_THREADS + 2) * 8 * d * d + LOCAL_THREADS * 2 * 4 * store.CHUNK_ROWS * d
+        work = (LOCAL_THREADS + 3) * 8 * d * d + LOCAL_THREADS * 2 * 4 * store.CHUNK_ROWS * d
     return work + out
