@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from . import cache, catalogue, config, images
+from . import admission, cache, catalogue, config, images
 from .dataset import Dataset
 from .styles import clean_styles, load_styles
 
@@ -103,7 +103,24 @@ class Subsample:
         """Standardized feature matrix ``X`` of shape ``(n_samples, n_features)``, float32.
 
         Rows in the subsample's order; see :func:`core.images.standardize`.
+
+        Raises
+        ------
+        core.admission.OverBudget
+            When the matrix alone would not fit this server's memory budget
+            (a large catalogue at full size): refused before any pixel is
+            read, with what to change. The pages' analyses read such a
+            catalogue through the Dask feature store instead (:mod:`core.scale`).
         """
+        side = int(self.image_size)
+        need = 4 * len(self.ids) * side * side * (3 if self.color else 1)
+        budget = admission.memory_budget()
+        if need > budget:
+            raise admission.OverBudget(
+                f"The standardized features of {len(self.ids):,} images at {side}x{side} would "
+                f"take {admission.format_gb(need)} GB, more than this server's memory budget "
+                f"({admission.format_gb(budget)} GB, {admission.MEMORY_ENV}): choose a smaller "
+                "sample fraction or image size in the sidebar.")
         return images.standardize(images.pixels(self.dataset, self.ids, self.image_size, self.color,
                                                 self.resample, progress=progress))
 

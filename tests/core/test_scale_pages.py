@@ -121,6 +121,7 @@ def test_clustering_runs_on_the_scores_the_pages_use(sub, on_dask):
 
 def test_admission_charges_the_bounded_cost_of_the_dask_route(sub, on_dask):
     what, cost, advice = pca._admit_basis(sub)
+    assert "image size" in advice
     assert "on Dask (local)" in what
     assert cost == basis.memory_bytes(N, 144, "local")
     # 200,000 grayscale images at 100x100: the in-memory route's cost would be
@@ -130,3 +131,12 @@ def test_admission_charges_the_bounded_cost_of_the_dask_route(sub, on_dask):
     assert basis.memory_bytes(200_000, 10_000, "remote") < 200 * 2**20
     what, cost, _ = manifold._admit_embed(sub, "tsne", (("n_input_dims", 50),))
     assert "fitted on" in what
+
+
+def test_the_whole_feature_matrix_is_refused_past_the_memory_budget(sub, monkeypatch):
+    """What the in-memory route would build for 200,000 images: refused with a sentence, not allocated."""
+    monkeypatch.setenv(admission.MEMORY_ENV, str(4 * N * 144 / 2**30 / 2))  # half of what it needs
+    with pytest.raises(admission.OverBudget, match=f"features of {N} images at 12x12 would take"):
+        sub.features()
+    monkeypatch.setenv(admission.MEMORY_ENV, "1")
+    assert sub.features().shape == (N, 144)
