@@ -12,14 +12,22 @@
 // here against every point through a uniform grid index, so they work the
 // same at any size.
 
+// Performance marks ("fhs:<phase>") for bench/bench_dashboard.py and for
+// anyone reading a trace in the browser's performance panel.
+function mark(name) {
+  try { performance.mark("fhs:" + name); } catch (e) { /* marks are optional */ }
+  return performance.now();
+}
+
 function loadPlotly(src) {
   if (window.Plotly) return Promise.resolve(window.Plotly);
   if (!window.__fashionPlotly) {
+    mark("plotly-requested");
     window.__fashionPlotly = new Promise((resolve, reject) => {
       const script = document.createElement("script");
       script.src = src;
       script.async = true;
-      script.onload = () => resolve(window.Plotly);
+      script.onload = () => { mark("plotly-evaluated"); resolve(window.Plotly); };
       script.onerror = () => {
         window.__fashionPlotly = null;
         reject(new Error("could not load " + src));
@@ -502,11 +510,14 @@ function bindMapEvents(state) {
 
 function drawMap(state, data) {
   const revision = data.revision;
-  const t0 = performance.now();
-  return Promise.all([
-    loadPlotly(data.plotly_src),
+  const t0 = mark("map-start");
+  // Phases of this draw in performance.now() time, for bench/bench_dashboard.py.
+  const phases = { start: t0, mounted: state.mountedAt };
+  const fetched = Promise.all([
     fetchBuffer(data.map.products), fetchBuffer(data.map.points), fetchBuffer(data.map.style),
-  ]).then(([Plotly, prod, pts, sty]) => {
+  ]).then((bufs) => { phases.buffers = mark("buffers-fetched"); return bufs; });
+  const plotly = loadPlotly(data.plotly_src).then((P) => { phases.plotly = performance.now(); return P; });
+  return Promise.all([plotly, fetched]).then(([Plotly, [prod, pts, sty]]) => {
     if (state.pending !== revision) return;
     const tLoaded = performance.now();
     const old = state.map;
@@ -522,15 +533,17 @@ function drawMap(state, data) {
     state.traceGroup = traces.map((t, k) => (k < m.groups.length ? k : undefined));
     const layout = mapLayout(m, data);
     const config = { responsive: true, displaylogo: false, scrollZoom: true };
-    const tBuilt = performance.now();
+    const tBuilt = phases.built = mark("map-built");
     state.revision = revision;
     state.status.textContent = "";
     return Plotly.react(state.plot, traces, layout, config).then(() => {
+      phases.plotted = mark("map-plotted");
       if (state.density) {
         return Plotly.relayout(state.plot, { images: [densityImage(state)] });
       }
       return Plotly.relayout(state.plot, { images: [] });
     }).then(() => {
+      phases.drawn = mark("map-drawn");
       if (!state.bound) { bindMapEvents(state); state.bound = "map"; }
       const root = state.root.dataset;
       root.revision = String(revision);
@@ -541,6 +554,11 @@ function drawMap(state, data) {
       root.timing = JSON.stringify({ load: tLoaded - t0, build: tBuilt - tLoaded,
                                      render: performance.now() - tBuilt });
       root.bytes = String(prod.bytes + pts.bytes + sty.bytes);
+      // The frame holding the map is painted after the next animation frame.
+      requestAnimationFrame(() => setTimeout(() => {
+        phases.frame = mark("map-frame");
+        root.phases = JSON.stringify(phases);
+      }, 0));
     });
   });
 }
@@ -578,6 +596,7 @@ export default function (component) {
     state = setup(parentElement);
     parentElement.__fashionHover = state;
   }
+  if (state.mountedAt === undefined) state.mountedAt = mark("mounted");
   state.handlers = { setStateValue, setTriggerValue };
   if (!data || !(data.figure || data.map)) return;
   state.thumbBase = data.thumb_base || "";
