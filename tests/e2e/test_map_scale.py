@@ -37,6 +37,11 @@ def test_200k_map_hovers_to_a_thumbnail_and_box_selects_ids(map_page):
     root = page.locator(".fhs-root")
     assert root.get_attribute("data-points") == str(N_POINTS)
     assert root.get_attribute("data-mode") == "points"
+    # drawn by the vendored gl2d partial bundle, which has the trace types the scatter uses
+    bundle = page.evaluate("() => Array.from(document.scripts, s => s.src)"
+                           ".filter(s => s.includes('/app/static/vendor/'))")
+    assert len(bundle) == 1 and "/plotly-gl2d-" in bundle[0]
+    assert page.evaluate("() => ['scatter', 'scattergl'].every(t => t in Plotly.PlotSchema.get().traces)")
     pos = page.evaluate(
         """() => { const gd = document.querySelector('.fhs-plot');
                    const fl = gd._fullLayout, r = gd.getBoundingClientRect(), t = gd._fullData[0];

@@ -20,7 +20,10 @@ function mark(name) {
 }
 
 function loadPlotly(src) {
-  if (window.Plotly) return Promise.resolve(window.Plotly);
+  // One plotly.js instance draws every scatter of the page, for its whole life:
+  // Streamlit's own st.plotly_chart also sets window.Plotly when it loads, and a
+  // plot drawn by one instance must not be redrawn by another.
+  if (!window.__fashionPlotly && window.Plotly) window.__fashionPlotly = Promise.resolve(window.Plotly);
   if (!window.__fashionPlotly) {
     mark("plotly-requested");
     window.__fashionPlotly = new Promise((resolve, reject) => {
@@ -387,7 +390,7 @@ function redrawDensity(state) {
   if (!state.map || !state.density) return;
   clearTimeout(state.densityTimer);
   state.densityTimer = setTimeout(() => {
-    window.Plotly.relayout(state.plot, { images: [densityImage(state)] }).then(() => {
+    state.Plotly.relayout(state.plot, { images: [densityImage(state)] }).then(() => {
       state.root.dataset.densityAt = String(performance.now());
     });
   }, 30);
@@ -519,6 +522,7 @@ function drawMap(state, data) {
   const plotly = loadPlotly(data.plotly_src).then((P) => { phases.plotly = performance.now(); return P; });
   return Promise.all([plotly, fetched]).then(([Plotly, [prod, pts, sty]]) => {
     if (state.pending !== revision) return;
+    state.Plotly = Plotly;
     const tLoaded = performance.now();
     const old = state.map;
     const m = buildMap(prod, pts, sty);
