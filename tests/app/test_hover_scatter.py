@@ -6,6 +6,7 @@ checked on a tiny generated dataset with every kind of image file.
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -70,7 +71,11 @@ def test_plotly_js_is_the_vendored_bundle_copied_to_static(tmp_path, monkeypatch
     target = tmp_path / "vendor" / scatter.PLOTLY_FILE
     assert url == f"app/static/vendor/{scatter.PLOTLY_FILE}"
     assert target.read_bytes() == scatter.PLOTLY_BUNDLE.read_bytes()
+    # dated at its release, so browsers keep it (Streamlit sends no Cache-Control)
+    assert target.stat().st_mtime == scatter.PLOTLY_RELEASED
+    os.utime(target)
     assert scatter.ensure_plotly_js() == url
+    assert target.stat().st_mtime == scatter.PLOTLY_RELEASED
 
 
 def _bundle_header(path) -> str:

@@ -194,13 +194,16 @@ function unpackBuffer(buf) {
 }
 
 function fetchBuffer(url) {
-  // Buffers are named by their content hash: one fetch per URL per page.
+  // Buffers are named by their content hash: one fetch per URL per page. Files
+  // ending in .gz were compressed once when written (ui/scatter/__init__.py)
+  // and are inflated here.
   const cache = (window.__fashionBuffers = window.__fashionBuffers || new Map());
   if (!cache.has(url)) {
     const p = fetch(url)
       .then((r) => {
         if (!r.ok) throw new Error("could not load " + url + " (" + r.status + ")");
-        return r.arrayBuffer();
+        if (!url.endsWith(".gz")) return r.arrayBuffer();
+        return new Response(r.body.pipeThrough(new DecompressionStream("gzip"))).arrayBuffer();
       })
       .then(unpackBuffer);
     p.catch(() => cache.delete(url));
