@@ -71,12 +71,19 @@ _HTML = """
 </div>
 """
 
+_LOADER = (_HERE / "plotly_loader.js").read_text(encoding="utf-8")
+
 _component = st.components.v2.component(
     "fashion.hover_scatter",
     html=_HTML,
     css=(_HERE / "hover.css").read_text(encoding="utf-8"),
-    js=(_HERE / "hover.js").read_text(encoding="utf-8"),
+    js=_LOADER + (_HERE / "hover.js").read_text(encoding="utf-8"),
     isolate_styles=False,
+)
+
+_preloader = st.components.v2.component(
+    "fashion.plotly_preload",
+    js=_LOADER + (_HERE / "preload.js").read_text(encoding="utf-8"),
 )
 
 
@@ -110,6 +117,23 @@ def ensure_plotly_js() -> str:
     except OSError:
         pass  # read-only static folder: the file still serves, revalidated more often
     return f"app/static/vendor/{PLOTLY_FILE}"
+
+
+def preload_plotly() -> None:
+    """Start loading plotly.js in the browser now, before the page's slow work.
+
+    A page with a scatter calls this first: the browser, idle while the server
+    computes, fetches and parses plotly.js in the meantime instead of after
+    the scatter arrives (in a new tab that parse is most of the first draw).
+    Draws nothing visible (an empty element at the end of the sidebar); costs
+    nothing when plotly.js is already loaded.
+    """
+    try:
+        src = ensure_plotly_js()
+    except OSError:
+        return  # the scatter itself says what is wrong
+    with st.sidebar:
+        _preloader(key="fashion_plotly_preload", data={"plotly_src": src}, height="content")
 
 
 def payload(fig: go.Figure, frame: pd.DataFrame, dataset: Dataset, *, height: int = 560,

@@ -1,5 +1,5 @@
-// Image-hover scatter: draws a Plotly figure with the plotly.js shipped in the
-// plotly Python package (served from app/static, no CDN) and shows the hovered
+// Image-hover scatter: draws a Plotly figure with the vendored plotly.js
+// (ui/scatter/vendor, served from app/static, no CDN) and shows the hovered
 // product's thumbnail, name and categories without a Streamlit rerun.
 // Everything about products arrives as data and is written with textContent,
 // never as HTML.
@@ -10,36 +10,8 @@
 // WebGL trace per colour group from typed arrays, or, above a size, a density
 // image redrawn on zoom. In map mode hover, click and selection are computed
 // here against every point through a uniform grid index, so they work the
-// same at any size.
-
-// Performance marks ("fhs:<phase>") for bench/bench_dashboard.py and for
-// anyone reading a trace in the browser's performance panel.
-function mark(name) {
-  try { performance.mark("fhs:" + name); } catch (e) { /* marks are optional */ }
-  return performance.now();
-}
-
-function loadPlotly(src) {
-  // One plotly.js instance draws every scatter of the page, for its whole life:
-  // Streamlit's own st.plotly_chart also sets window.Plotly when it loads, and a
-  // plot drawn by one instance must not be redrawn by another.
-  if (!window.__fashionPlotly && window.Plotly) window.__fashionPlotly = Promise.resolve(window.Plotly);
-  if (!window.__fashionPlotly) {
-    mark("plotly-requested");
-    window.__fashionPlotly = new Promise((resolve, reject) => {
-      const script = document.createElement("script");
-      script.src = src;
-      script.async = true;
-      script.onload = () => { mark("plotly-evaluated"); resolve(window.Plotly); };
-      script.onerror = () => {
-        window.__fashionPlotly = null;
-        reject(new Error("could not load " + src));
-      };
-      document.head.appendChild(script);
-    });
-  }
-  return window.__fashionPlotly;
-}
+// same at any size. mark() and loadPlotly() come from plotly_loader.js, which
+// ui/scatter/__init__.py puts before this file.
 
 function idOf(point) {
   let id = point && point.customdata;
