@@ -466,8 +466,12 @@ function bindMapEvents(state) {
     if (!ev || !state.map) return;
     const ids = selectedIds(state.map, ev);
     if (ids !== null) state.handlers.setStateValue("selected", ids);
+    state.selectedSome = ids !== null && ids.length > 0;
   });
-  plot.on("plotly_deselect", () => state.handlers.setStateValue("selected", []));
+  plot.on("plotly_deselect", () => {
+    state.selectedSome = false;
+    state.handlers.setStateValue("selected", []);
+  });
   plot.on("plotly_restyle", () => {
     // A legend click hides or shows a group: hover, selection and density follow.
     if (!state.map) return;
@@ -491,6 +495,7 @@ function drawMap(state, data) {
   const t0 = mark("map-start");
   // Phases of this draw in performance.now() time, for bench/bench_dashboard.py.
   const phases = { start: t0, mounted: state.mountedAt };
+  const config = { responsive: true, displaylogo: false, scrollZoom: true };
   const fetched = Promise.all([
     fetchBuffer(data.map.products), fetchBuffer(data.map.points), fetchBuffer(data.map.style),
   ]).then((bufs) => { phases.buffers = mark("buffers-fetched"); return bufs; });
@@ -511,7 +516,6 @@ function drawMap(state, data) {
     const traces = mapTraces(m, state.density, data.map.sample || 20000);
     state.traceGroup = traces.map((t, k) => (k < m.groups.length ? k : undefined));
     const layout = mapLayout(m, data);
-    const config = { responsive: true, displaylogo: false, scrollZoom: true };
     const tBuilt = phases.built = mark("map-built");
     state.revision = revision;
     state.status.textContent = "";
@@ -524,6 +528,7 @@ function drawMap(state, data) {
     }).then(() => {
       phases.drawn = mark("map-drawn");
       if (!state.bound) { bindMapEvents(state); state.bound = "map"; }
+      keepMap(state, data.uirevision);
       const root = state.root.dataset;
       root.revision = String(revision);
       root.mode = state.density ? "density" : "points";
@@ -568,11 +573,73 @@ function drawFigure(state, data) {
   });
 }
 
+// ----------------------------------------------------------------------------
+// Maps kept across page switches
+// ----------------------------------------------------------------------------
+// Leaving a page unmounts its elements, and coming back would build the same
+// map again: a new WebGL context and Plotly.react, most of an in-app page
+// switch. The last few maps drawn are kept, detached, by key (uirevision) and
+// put back as they were (zoom and hidden legend entries included) when a page
+// asks for the same key and revision again.
+const KEPT_MAPS = 3;
+
+function keptMaps() {
+  return (window.__fashionKeptMaps = window.__fashionKeptMaps || new Map());
+}
+
+function release(state) {
+  if (state.Plotly && !state.root.isConnected) state.Plotly.purge(state.plot);
+}
+
+function keepMap(state, key) {
+  const kept = keptMaps();
+  const old = kept.get(key);
+  kept.delete(key);
+  if (old && old !== state) release(old);
+  kept.set(key, state);
+  while (kept.size > KEPT_MAPS) {
+    const [k, s] = kept.entries().next().value;
+    kept.delete(k);
+    release(s);
+  }
+}
+
+function takeKeptMap(data) {
+  const state = keptMaps().get(data.uirevision);
+  if (!state || state.revision !== data.revision || state.root.isConnected) return null;
+  return state;
+}
+
+function reattach(state, parentElement) {
+  const root = state.root.dataset;
+  delete root.phases;
+  parentElement.querySelector(".fhs-root").replaceWith(state.root);
+  const t = mark("map-kept");
+  hideCard(state);
+  state.down = null;
+  state.dragging = false;
+  // The new page's selection starts empty: clear the outline of the old one.
+  if (state.selectedSome) {
+    state.selectedSome = false;
+    state.Plotly.relayout(state.plot, { selections: [] });
+    state.Plotly.restyle(state.plot, { selectedpoints: [null] });
+  }
+  requestAnimationFrame(() => {
+    state.Plotly.Plots.resize(state.plot);
+    setTimeout(() => {
+      const f = mark("map-frame");
+      root.phases = JSON.stringify({ mounted: t, kept: t, frame: f });
+    }, 0);
+  });
+}
+
 export default function (component) {
   const { data, parentElement, setStateValue, setTriggerValue } = component;
   let state = parentElement.__fashionHover;
   if (!state || !parentElement.contains(state.root)) {
-    state = setup(parentElement);
+    const kept = data && data.map ? takeKeptMap(data) : null;
+    if (kept) reattach(kept, parentElement);
+    state = kept || setup(parentElement);
     parentElement.__fashionHover = state;
   }
   if (state.mountedAt === undefined) state.mountedAt = mark("mounted");
