@@ -1,17 +1,35 @@
-"""Dashboard responsiveness: page-switch server time and image-hover latency.
+"""Dashboard responsiveness: page-switch server time, map first draw, image-hover latency.
 
-Two measurements, both with warm caches (a first pass fills them and is not
-counted):
+Every measurement is taken with warm caches (a first pass fills them and is
+not counted), and prints the 1-minute load average beside it: on a shared
+machine wall times are only comparable at similar load.
 
 * **page switch**: the server time of one script run per page, measured with
   ``streamlit.testing.v1.AppTest`` (the whole ``app.py`` frame plus the page);
-  target under 1 s.
+  target under 0.5 s.
 * **map sizes**: ``bench/map_app.py`` opened in chromium with 4,208, 42,072
   and 1,000,000 points (the dataset's products repeated; ``--map-source pca``
   replicates the real PCA map with jitter, ``generated`` places points in
-  category blobs): time from opening the page to the map's first draw, the
-  browser's share of it (loading plotly.js and the buffers, building traces,
-  rendering), the bytes of the three buffers, and hover latency at each size;
+  category blobs), ``--draw-repeats`` times (median printed) as a **new
+  visitor** (a new browser context: empty HTTP cache) and as a **new tab** of a
+  context that has opened the page before. Each prints when every phase of the
+  first draw ended, in ms since navigation start: ``html`` (the page's
+  document), ``streamlit_js`` (Streamlit's bundle), ``script_start`` /
+  ``script_done`` (the app's script run, as the browser sees it), ``mounted``
+  (the scatter element received its data), ``plotly_fetched`` /
+  ``plotly_evaluated`` (plotly.js downloaded and run; ``plotly_ready`` is when
+  the scatter had it, earlier when a preload or another chart loaded it),
+  ``buffers_fetched``, ``built`` (traces made from the buffers), ``plotted``
+  (``Plotly.react`` done), ``drawn`` (density image included) and
+  ``first_frame`` (the next frame painted: the first draw); then the bytes
+  transferred (0: from the browser's cache), the buffers' size and hover
+  latency. The phases come from ``performance.mark`` calls in
+  ``ui/scatter`` (``fhs:*``, visible in the browser's performance panel).
+* **app first draw** (``--first-draw``): the same phases for the app's own
+  map: a new visitor and a new tab opening ``--page``, then in-app switches
+  (a click on ``--switch-to`` in the sidebar, from Overview), in ms since the
+  click: the first switch of a tab, and the switch back to a page the tab has
+  shown before (``kept``: the drawn map was put back instead of drawn again).
 * **hover latency**: in Debian's chromium against ``streamlit run app.py``,
   the time from the last pointer move onto a point of the Embeddings scatter to
   the ``load`` event of that product's thumbnail in the hover card (and to the
@@ -22,6 +40,9 @@ Usage::
 
     python bench/bench_dashboard.py                       # demo set
     python bench/bench_dashboard.py --data ../shared/data/fashion-small --fraction 1.0
+    python bench/bench_dashboard.py --skip-pages --skip-hover           # map sizes only
+    python bench/bench_dashboard.py --data ../shared/data/fashion-small --fraction 1.0 \
+        --skip-pages --skip-hover --skip-map --first-draw                # the app's 42k map
 
 It prints one line per measurement and a JSON summary on the last line.
 Nothing here is a test: no threshold fails the run.
@@ -82,7 +103,8 @@ def bench_page_switch(fraction: float, repeats: int) -> dict:
         s = _stats(times)
         out[page] = s
         print(f"page switch {page:24s} median {s['median'] * 1000:7.0f} ms  max {s['max'] * 1000:7.0f} ms"
-              f"  ({'under' if s['median'] < 1 else 'OVER'} 1 s)", flush=True)
+              f"  ({'under' if s['median'] < 0.5 else 'OVER'} 0.5 s; load average {load_average()})",
+              flush=True)
     return out
 
 
@@ -137,7 +159,8 @@ def bench_hover(url: str, fraction: float, hovers: int, shots: Path | None,
             page.screenshot(path=str(shots / f"bench-hover-{n_points}.png"))
         browser.close()
     card, image = _stats(to_card), _stats(to_image)
-    print(f"scatter of {n_points:,} points drawn {first_draw:.1f} s after opening the page", flush=True)
+    print(f"scatter of {n_points:,} points drawn {first_draw:.1f} s after opening the page "
+          f"(load average {load_average()})", flush=True)
     if image["n"]:
         print(f"hover -> card shown    median {card['median']:6.1f} ms  p90 {card['p90']:6.1f} ms  "
               f"max {card['max']:6.1f} ms  (n={card['n']})", flush=True)
@@ -170,8 +193,116 @@ def _hover_times(page, hovers: int) -> tuple[list[float], list[float], int]:
     return to_card, to_image, misses
 
 
-def bench_map_sizes(env: dict, sizes: list[int], source: str, fraction: float, hovers: int) -> dict:
-    """First draw, browser time, buffer bytes and hover latency of ``bench/map_app.py`` per size."""
+# ----------------------------------------------------------------------------
+# First draw, phase by phase (browser Performance API)
+# ----------------------------------------------------------------------------
+#: Installed before any page script: records when Streamlit's script run starts
+#: and ends (the app's ``data-test-script-state``) and when a page link is clicked.
+_PHASE_INIT_JS = """(() => {
+  window.__fhsScript = [];
+  document.addEventListener('click', (e) => { window.__fhsClick = e.timeStamp; }, true);
+  const watch = () => {
+    const app = document.querySelector('[data-testid="stApp"]');
+    if (!app) return requestAnimationFrame(watch);
+    let last = null;
+    const note = () => {
+      const s = app.getAttribute('data-test-script-state');
+      if (s !== last) { last = s; window.__fhsScript.push([s, performance.now()]); }
+    };
+    note();
+    new MutationObserver(note).observe(app, {attributes: true,
+                                             attributeFilter: ['data-test-script-state']});
+  };
+  document.addEventListener('DOMContentLoaded', watch);
+})();"""
+
+#: Reads, after a map's first frame, when each phase ended (ms since navigation
+#: start, or since the click of an in-app page switch).
+_PHASES_JS = """(since) => {
+  const root = document.querySelector('.fhs-root');
+  const ph = JSON.parse(root.dataset.phases || '{}');
+  const t0 = since || 0;
+  const rel = (v) => (v === undefined || v === null ? null : v - t0);
+  const res = performance.getEntriesByType('resource');
+  const last = (pred) => res.filter(pred).sort((a, b) => b.startTime - a.startTime)[0];
+  const nav = performance.getEntriesByType('navigation')[0];
+  const bundle = res.filter(r => /\\/static\\/js\\/index\\.[^/]*\\.js$/.test(r.name))[0];
+  const script = (window.__fhsScript || []).filter(([, t]) => t >= t0);
+  const running = script.find(([s]) => s === 'running');
+  const done = script.filter(([s]) => s === 'notRunning').pop();
+  const plotly = last(r => /\\/vendor\\/plotly[^/]*\\.js/.test(r.name) && r.startTime >= t0);
+  const maps = res.filter(r => /\\/static\\/maps\\//.test(r.name) && r.startTime >= t0);
+  const marks = Object.fromEntries(performance.getEntriesByType('mark')
+    .filter(m => m.name.startsWith('fhs:') && m.startTime >= t0).map(m => [m.name.slice(4), m.startTime]));
+  return {
+    html: since ? null : nav && nav.responseEnd,
+    streamlit_js: since ? null : bundle && bundle.responseEnd,
+    script_start: running ? rel(running[1]) : null,
+    script_done: done ? rel(done[1]) : null,
+    mounted: rel(ph.mounted),
+    plotly_fetched: plotly ? rel(plotly.responseEnd) : null,
+    plotly_transfer_bytes: plotly ? plotly.transferSize : null,
+    plotly_evaluated: marks['plotly-evaluated'] !== undefined ? rel(marks['plotly-evaluated']) : null,
+    plotly_ready: rel(ph.plotly),
+    kept: rel(ph.kept),
+    buffers_fetched: rel(ph.buffers),
+    buffers_transfer_bytes: maps.reduce((a, r) => a + (r.transferSize || 0), 0),
+    built: rel(ph.built),
+    plotted: rel(ph.plotted),
+    drawn: rel(ph.drawn),
+    first_frame: rel(ph.frame),
+  };
+}"""
+
+PHASES = ["html", "streamlit_js", "script_start", "mounted", "plotly_fetched", "plotly_evaluated",
+          "plotly_ready", "kept", "buffers_fetched", "built", "plotted", "drawn", "first_frame", "script_done"]
+
+
+def _phase_line(label: str, ph: dict) -> str:
+    cells = []
+    for k in PHASES:
+        v = ph.get(k)
+        cells.append(f"{k} {v:6.0f}" if isinstance(v, (int, float)) else f"{k}      -")
+    return f"{label:34s} " + "  ".join(cells)
+
+
+def _median_phases(runs: list[dict]) -> dict:
+    out = {}
+    for k in runs[0]:
+        vals = [r[k] for r in runs if isinstance(r.get(k), (int, float))]
+        out[k] = statistics.median(vals) if vals else None
+    return out
+
+
+def load_average() -> str:
+    """The 1-minute load average, printed beside every timing (the machine may be shared)."""
+    try:
+        return f"{os.getloadavg()[0]:.2f}"
+    except OSError:
+        return "?"
+
+
+def _open_map(page, url: str) -> dict:
+    """Open ``url`` in ``page``; the phases of its map's first draw, ms since navigation start."""
+    t0 = time.perf_counter()
+    page.goto(url)
+    page.wait_for_selector(".fhs-root[data-phases]")
+    wall = (time.perf_counter() - t0) * 1000
+    phases = page.evaluate(_PHASES_JS, 0)
+    phases["wall"] = wall
+    return phases
+
+
+def bench_map_sizes(env: dict, sizes: list[int], source: str, fraction: float, hovers: int,
+                    repeats: int = 5) -> dict:
+    """First draw, phase by phase, buffer bytes and hover latency of ``bench/map_app.py`` per size.
+
+    Two kinds of visit, ``repeats`` times each, medians printed:
+
+    * ``new visitor``: a new browser context (empty HTTP cache) opens the page;
+    * ``new tab``: a new tab of a context that has opened the page before (what
+      a returning visitor, or a second tab, gets).
+    """
     from playwright.sync_api import sync_playwright
 
     out = {}
@@ -179,32 +310,123 @@ def bench_map_sizes(env: dict, sizes: list[int], source: str, fraction: float, h
             Server(env, Path(tmp) / "streamlit.log", script="bench/map_app.py") as server, \
             sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-        for warm_up in (True, False):  # the first pass computes and writes the buffers
-            for n in sizes:
-                page = browser.new_page(viewport={"width": 1400, "height": 1000})
-                page.set_default_timeout(1_800_000)
-                t0 = time.perf_counter()
-                page.goto(f"{server.url}/?n={n}&source={source}&fraction={fraction}")
-                page.wait_for_selector(".fhs-root[data-ready='1']")
-                first = time.perf_counter() - t0
+        for n in sizes:  # warm-up: computes and writes the buffers
+            ctx = browser.new_context()
+            page = ctx.new_page()
+            page.set_default_timeout(1_800_000)
+            page.goto(f"{server.url}/?n={n}&source={source}&fraction={fraction}")
+            page.wait_for_selector(".fhs-root[data-ready='1']")
+            ctx.close()
+        returning = browser.new_context(viewport={"width": 1400, "height": 1000})
+        returning.add_init_script(_PHASE_INIT_JS)
+        warm = returning.new_page()
+        warm.goto(f"{server.url}/?n={sizes[0]}&source={source}&fraction={fraction}")
+        warm.wait_for_selector(".fhs-root[data-phases]")
+        for n in sizes:
+            url = f"{server.url}/?n={n}&source={source}&fraction={fraction}"
+            runs: dict[str, list[dict]] = {"new visitor": [], "new tab": []}
+            loads = []
+            for _ in range(repeats):
+                ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+                ctx.add_init_script(_PHASE_INIT_JS)
+                page = ctx.new_page()
+                page.set_default_timeout(600_000)
+                loads.append(load_average())
+                runs["new visitor"].append(_open_map(page, url))
+                ctx.close()
+                page = returning.new_page()
+                page.set_default_timeout(600_000)
+                runs["new tab"].append(_open_map(page, url))
                 info = page.evaluate("() => ({...document.querySelector('.fhs-root').dataset})")
-                if warm_up:
-                    page.close()
-                    continue
-                card, image, misses = _hover_times(page, hovers)
                 page.close()
-                timing = json.loads(info.get("timing", "{}"))
-                out[n] = {"first_draw_s": first, "browser_ms": timing, "mode": info.get("mode"),
-                          "bytes": int(info.get("bytes", 0)), "card_ms": _stats(card),
-                          "image_ms": _stats(image), "misses": misses}
-                c, i = _stats(card), _stats(image)
-                print(f"map of {n:>9,} points ({info.get('mode')}): first draw {first:5.2f} s "
-                      f"(browser: load {timing.get('load', 0):.0f} ms, build {timing.get('build', 0):.0f}"
-                      f" ms, render {timing.get('render', 0):.0f} ms); buffers {int(info.get('bytes', 0)):,}"
-                      f" bytes; hover -> card median {c.get('median', float('nan')):.1f} ms, -> image"
-                      f" median {i.get('median', float('nan')):.1f} ms p90 {i.get('p90', float('nan')):.1f}"
-                      f" ms ({misses} misses)", flush=True)
+            page = returning.new_page()
+            page.goto(url)
+            page.wait_for_selector(".fhs-root[data-phases]")
+            card, image, misses = _hover_times(page, hovers)
+            page.close()
+            c, i = _stats(card), _stats(image)
+            res = {"mode": info.get("mode"), "bytes": int(info.get("bytes", 0)),
+                   "load_average": loads, "card_ms": c, "image_ms": i, "misses": misses}
+            print(f"map of {n:>9,} points ({info.get('mode')}), buffers {res['bytes']:,} bytes, "
+                  f"load average {' '.join(loads)}", flush=True)
+            for kind, kind_runs in runs.items():
+                med = _median_phases(kind_runs)
+                res[kind] = {"median_ms": med, "runs": kind_runs}
+                print("  " + _phase_line(f"{kind}: first frame {med['first_frame'] / 1000:5.2f} s;",
+                                         med), flush=True)
+                print(f"    plotly.js transferred {med['plotly_transfer_bytes'] or 0:,.0f} bytes,"
+                      f" buffers {med['buffers_transfer_bytes'] or 0:,.0f} bytes (0: from the cache)",
+                      flush=True)
+            print(f"  hover -> card median {c.get('median', float('nan')):.1f} ms, -> image median "
+                  f"{i.get('median', float('nan')):.1f} ms p90 {i.get('p90', float('nan')):.1f} ms"
+                  f" ({misses} misses)", flush=True)
+            out[n] = res
+        returning.close()
         browser.close()
+    return out
+
+
+def bench_app_first_draw(url: str, fraction: float, repeats: int,
+                         page_path: str = "embeddings?emb_method=PCA",
+                         other: str = "Overview", target: str = "PCA") -> dict:
+    """The app's own map: a fresh tab opening ``page_path``, and in-app switches to it.
+
+    The switch clicks ``target`` then ``other`` in the sidebar twice in a
+    tab, in ``repeats`` tabs: the first switch of a tab and the switch back to
+    a page seen before in the same tab are reported apart.
+    """
+    from playwright.sync_api import sync_playwright
+
+    sep = "&" if "?" in page_path else "?"
+    full = f"{url}/{page_path}{sep}fraction={fraction:.0%}".replace("%", "%25")
+    out: dict = {}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        ctx = browser.new_context(viewport={"width": 1400, "height": 1100})
+        ctx.add_init_script(_PHASE_INIT_JS)
+        page = ctx.new_page()
+        page.set_default_timeout(1_800_000)
+        page.goto(full)  # warm-up: fills the caches
+        page.wait_for_selector(".fhs-root[data-phases]")
+        wait_idle(page, timeout_s=1800)
+        page.close()
+        tabs, loads = [], []
+        for _ in range(repeats):
+            fresh = browser.new_context(viewport={"width": 1400, "height": 1100})
+            fresh.add_init_script(_PHASE_INIT_JS)
+            page = fresh.new_page()
+            loads.append(load_average())
+            tabs.append(_open_map(page, full))
+            fresh.close()
+        returning = []
+        for _ in range(repeats):
+            page = ctx.new_page()
+            returning.append(_open_map(page, full))
+            page.close()
+        first_switch, back = [], []
+        for _ in range(repeats):
+            page = ctx.new_page()
+            page.set_default_timeout(600_000)
+            page.goto(f"{url}/?fraction={fraction:.0%}".replace("%", "%25"))
+            wait_idle(page)
+            for runs in (first_switch, back):
+                page.locator("[data-testid='stSidebarNavLink']").filter(has_text=target).first.click()
+                page.wait_for_selector(".fhs-root[data-phases]")
+                runs.append(page.evaluate(_PHASES_JS, page.evaluate("() => window.__fhsClick")))
+                wait_idle(page)
+                page.locator("[data-testid='stSidebarNavLink']").filter(has_text=other).first.click()
+                wait_idle(page)
+            page.close()
+        browser.close()
+    for label, runs in (("new visitor (fresh tab, empty cache)", tabs),
+                        ("new tab (returning visitor)", returning),
+                        (f"in-app switch {other} -> {target}, first of a tab", first_switch),
+                        (f"in-app switch back {other} -> {target}, same tab", back)):
+        med = _median_phases(runs)
+        out[label] = {"median_ms": med, "runs": runs}
+        print("  " + _phase_line(f"{label}: {med['first_frame'] / 1000:5.2f} s;", med), flush=True)
+    out["load_average"] = loads
+    print(f"  load average {' '.join(loads)}", flush=True)
     return out
 
 
@@ -222,6 +444,13 @@ def main(argv=None) -> int:
     ap.add_argument("--skip-map", action="store_true", help="skip the map sizes")
     ap.add_argument("--map-sizes", default="4208,42072,1000000",
                     help="points per map, comma-separated (default 4208,42072,1000000)")
+    ap.add_argument("--draw-repeats", type=int, default=5,
+                    help="opens per size and kind of visit for the first-draw phases (default 5)")
+    ap.add_argument("--first-draw", action="store_true",
+                    help="also time the app's own map: a fresh tab and in-app page switches")
+    ap.add_argument("--switch-to", default="PCA",
+                    help="sidebar page clicked from Overview for the in-app switch (default PCA: its "
+                         "map needs no embedding beyond the PCA; the Embeddings link opens t-SNE)")
     ap.add_argument("--map-source", choices=("generated", "pca"), default="generated",
                     help="map coordinates: category blobs, or the PCA map replicated with jitter")
     args = ap.parse_args(argv)
@@ -243,7 +472,14 @@ def main(argv=None) -> int:
     if not args.skip_map:
         sizes = [int(v) for v in args.map_sizes.split(",") if v.strip()]
         summary["map"] = bench_map_sizes(dict(os.environ), sizes, args.map_source, args.fraction,
-                                         min(args.hovers, 20))
+                                         min(args.hovers, 20), args.draw_repeats)
+    if args.first_draw:
+        with tempfile.TemporaryDirectory() as tmp, \
+                Server(dict(os.environ), Path(tmp) / "streamlit.log") as server:
+            print(f"app map first draw ({args.page}):", flush=True)
+            summary["first_draw"] = bench_app_first_draw(server.url, args.fraction,
+                                                         args.draw_repeats, args.page,
+                                                         target=args.switch_to)
     print(json.dumps(summary))
     return 0
 

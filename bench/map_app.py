@@ -71,6 +71,7 @@ def _map(n: int, source: str, fraction: float) -> tuple[np.ndarray, np.ndarray]:
 
 
 st.set_page_config(page_title="Product map", layout="wide")
+scatter.preload_plotly()  # as the app's pages with a map do
 n = max(1, _int("n", 200_000))
 source = st.query_params.get("source", "generated")
 fraction = float(st.query_params.get("fraction", 0.1))

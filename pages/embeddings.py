@@ -8,7 +8,7 @@ import streamlit as st
 from core import clustering, figures, manifold
 from ui import progress, state, thumbs
 from ui.explore import explore_scatter
-from ui.scatter import hover_scatter
+from ui.scatter import hover_scatter, preload_plotly
 from ui.text import plain
 
 LABELS = dict(manifold.DISPLAY_NAMES)
@@ -17,6 +17,7 @@ VIEWS = ["Scatter", "Thumbnails", "Thumbnails + categories", "Compare methods", 
 _INPUT_DIMS = [10, 20, 30, 50, 100, 200]
 
 settings = state.current()
+preload_plotly()
 sub = settings.sub
 full = frame = sub.frame()
 

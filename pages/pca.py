@@ -6,8 +6,10 @@ import streamlit as st
 from core import figures, pca
 from ui import progress, state
 from ui.explore import explore_scatter
+from ui.scatter import preload_plotly
 
 settings = state.current()
+preload_plotly()
 sub = settings.sub
 
 st.title("Principal component analysis")

@@ -35,7 +35,7 @@ import numpy as np
 
 from .. import admission, config, eigen
 from ..progress import ProgressFn, report, scaled
-from .progress import REPORT_EVERY_S, dashboard_link, track
+from .progress import track
 from .store import FeatureStore, read_rows
 
 #: Widest features for the covariance route: a 12,000^2 float64 matrix is 1.15 GB
@@ -166,44 +166,67 @@ def _covariance_route(client, store, random_state, progress):
     groups = [list(range(s, min(store.n_chunks, s + CHUNKS_PER_TASK)))
               for s in range(0, store.n_chunks, CHUNKS_PER_TASK)]
     d = store.n_features
-    label = f"PCA: covariance {d}x{d} over {store.n_rows:,} rows"
-    report(progress, 0.0, f"{label}: 0/{len(groups)} tasks"
-           + (f" (dashboard {dashboard_link(client)})" if dashboard_link(client) else ""))
-    # Partial sums are added as soon as two are ready, and the sums run before
-    # the next partial starts (priority): at 10,000 features each partial is
-    # 800 MB, and holding all of them (25 at 200,000 rows) until the end
-    # exhausted a worker. Nothing but the final sum comes back here.
-    grams = [client.submit(_gram_task, store, grp, mean, std, pure=False) for grp in groups]
-    adds: list = []
-    ready: list = []
-    done, last = 0, time.monotonic()
-    try:
-        while grams or adds or len(ready) > 1:
-            for running in (grams, adds):
-                for f in [f for f in running if f.status != "pending"]:
-                    if f.status != "finished":
-                        f.result()  # raises the worker's exception
-                    running.remove(f)
-                    ready.append(f)
-                    done += running is grams
-            while len(ready) >= 2:
-                adds.append(client.submit(_add, ready.pop(), ready.pop(), pure=False, priority=10))
-            if not grams or time.monotonic() - last >= REPORT_EVERY_S:
-                report(progress, 0.7 * done / len(groups), f"{label}: {done}/{len(groups)} tasks")
-                last = time.monotonic()
-            if grams or adds:
-                time.sleep(0.2)
-    except BaseException:
-        client.cancel(grams + adds + ready)
-        raise
-    carry = ready[0]
+    report(progress, 0.0, f"PCA: covariance {d}x{d}")
+    # no name for the list: the only references to the partial sums are the ones
+    # _sum_as_completed drops as it adds them
+    total = _sum_as_completed(
+        client, [client.submit(_gram_task, store, grp, mean, std, pure=False) for grp in groups],
+        scaled(progress, 0.0, 0.7), f"PCA: covariance {d}x{d} over {store.n_rows:,} rows")
     report(progress, 0.75, "PCA: leading eigenpairs of the covariance")
-    out = client.submit(_eigen_task, carry, admission.PCA_MAX_COMPONENTS, random_state,
-                        pure=False, priority=10).result()
-    del carry
+    out = client.submit(_eigen_task, total, admission.PCA_MAX_COMPONENTS, random_state,
+                        pure=False).result()
     detail = (f"covariance on the cluster: subspace iteration on Xᵀ X ({d}x{d}), "
               f"{len(out['w'])} eigenvalues")
     return out, detail
+
+
+def _sum_as_completed(client, parts: list, progress, label: str):
+    """The sum of ``parts`` (futures of :func:`_gram_task`), added on the workers as they finish.
+
+    Two finished partial sums are added as soon as both exist and then
+    released, so at any time the cluster holds about as many d x d matrices as
+    tasks run at once, whatever the number of tasks, and none ever comes to
+    this process (gathering them here would cost ``len(parts)`` x 8 d^2 bytes:
+    25 GB at 200,000 rows of 100x100).
+
+    Returns
+    -------
+    distributed.Future
+        Of the total ``(gram, colsum, n)``.
+    """
+    from distributed import as_completed
+
+    from .progress import dashboard_link
+
+    n = len(parts)
+    leaves = {f.key for f in parts}
+    link = dashboard_link(client)
+    report(progress, 0.0, f"{label}: 0/{n} tasks" + (f" (dashboard {link})" if link else ""))
+    queue = as_completed(parts, loop=client.loop)
+    parts.clear()
+    waiting, done = None, 0
+    try:
+        for fut in queue:
+            if fut.status != "finished":
+                fut.result()  # raises the worker's error
+            if fut.key in leaves:
+                done += 1
+                report(progress, done / n, f"{label}: {done}/{n} tasks")
+            if waiting is None:
+                waiting = fut
+            else:
+                # a new matrix: a task's inputs are results other tasks may still read;
+                # ahead of the partials still queued (priority), or finished ones pile
+                # up on the worker until every partial is done
+                queue.add(client.submit(_add, waiting, fut, pure=False, priority=10))
+                waiting = None
+            del fut
+        return waiting
+    except BaseException:
+        queue.clear()  # unreferenced, the scheduler forgets them
+        if waiting is not None:
+            client.cancel([waiting])
+        raise
 
 
 # ----------------------------------------------------------------------------

@@ -53,6 +53,7 @@ def warm(sub, random_state: int = config.DEFAULT_RANDOM_STATE, *, client=None,
     dict
         ``route``; on the cluster also ``dashboard``, ``rows``, ``readable``,
         ``n_components_95`` with ``n_components_95_range``, ``variance_2d``,
+        ``explained_variance_ratio`` (the first 50 components),
         ``pca_route``, ``embeddings`` (per method ``trustworthiness``,
         ``sample_only``, ``n_fitted``, ``route``, ``seconds``), ``elbow_k``,
         ``kmeans`` (k, ARI, NMI against masterCategory, route), ``mixture``,
@@ -110,6 +111,7 @@ def _warm_on(client, sub, rows, route, random_state, methods, k_range, map_sampl
     result.update(n_components_95=res.n_components_95,
                   n_components_95_range=list(res.n_components_95_range),
                   variance_2d=round(100 * float(res.explained_variance_ratio_[:2].sum()), 2),
+                  explained_variance_ratio=[float(v) for v in res.explained_variance_ratio_[:50]],
                   pca_route=res.method)
     finish("pca")
 

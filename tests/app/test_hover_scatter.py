@@ -6,8 +6,12 @@ checked on a tiny generated dataset with every kind of image file.
 from __future__ import annotations
 
 import json
+import os
+import re
+from pathlib import Path
 
 import numpy as np
+import plotly
 import pytest
 from PIL import Image
 
@@ -61,14 +65,35 @@ def test_urls_point_at_static_serving(dataset):
     assert thumbs.thumb_base(ds).endswith(f"{ds.fingerprint}/")
 
 
-def test_plotly_js_is_copied_from_the_plotly_package(tmp_path, monkeypatch):
+def test_plotly_js_is_the_vendored_bundle_copied_to_static(tmp_path, monkeypatch):
     monkeypatch.setattr(scatter, "VENDOR_DIR", tmp_path / "vendor")
     url = scatter.ensure_plotly_js()
     target = tmp_path / "vendor" / scatter.PLOTLY_FILE
     assert url == f"app/static/vendor/{scatter.PLOTLY_FILE}"
-    assert target.is_file() and target.stat().st_size > 1_000_000
-    assert b"window.Plotly" in target.read_bytes()[-2000:] or b"Plotly" in target.read_bytes()[:2000]
+    assert target.read_bytes() == scatter.PLOTLY_BUNDLE.read_bytes()
+    # dated at its release, so browsers keep it (Streamlit sends no Cache-Control)
+    assert target.stat().st_mtime == scatter.PLOTLY_RELEASED
+    os.utime(target)
     assert scatter.ensure_plotly_js() == url
+    assert target.stat().st_mtime == scatter.PLOTLY_RELEASED
+
+
+def _bundle_header(path) -> str:
+    with open(path, "rb") as f:
+        return f.read(200).decode("ascii", errors="replace")
+
+
+def test_vendored_plotly_js_is_the_gl2d_bundle_of_the_plotly_packages_release():
+    """Upgrading ``plotly`` without replacing ui/scatter/vendor/ fails here (see its README)."""
+    full = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
+    release = re.search(r"plotly\.js v(\S+)", _bundle_header(full)).group(1)
+    header = _bundle_header(scatter.PLOTLY_BUNDLE)
+    assert "(gl2d - minified)" in header
+    assert f" v{release}\n" in header, (
+        f"ui/scatter/vendor holds {header.splitlines()[1].strip()!r} but the plotly package ships "
+        f"plotly.js {release}: replace it with the gl2d bundle of plotly.js@{release}")
+    assert scatter.PLOTLY_FILE == f"plotly-gl2d-{release}.min.js"
+    assert (scatter.PLOTLY_BUNDLE.parent / "LICENSE-plotly.js.txt").is_file()
 
 
 def test_payload_carries_figure_products_and_locations(dataset, tmp_path, monkeypatch):

@@ -1,6 +1,8 @@
 """PCA, k-means, maps and the progress bridge on the cluster agree with the in-memory route."""
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
@@ -98,9 +100,45 @@ def test_a_failing_task_raises_its_own_error(setup):
 
 
 def test_covariance_partials_are_summed_as_they_finish(setup, monkeypatch):
-    client, st, sub = setup
+    client, st, _ = setup
     monkeypatch.setattr(pca, "CHUNKS_PER_TASK", 1)  # 4 partial sums, added pairwise
     res = pca._covariance_route(client, st, 0, None)[0]
     one = pca._eigen_task(pca._gram_task(st, list(range(st.n_chunks)), *st.scale()), 640, 0)
     assert res["n"] == one["n"] == 60
     assert_allclose(res["w"][:10], one["w"][:10], rtol=1e-8)
+
+
+def test_partial_covariances_are_added_on_the_cluster_and_released(setup):
+    """The d x d partial sums never pile up: one result is left, and it is the exact total."""
+    client = setup[0]
+    rng = np.random.default_rng(0)
+    blocks = [rng.normal(size=(5, 4)) for _ in range(7)]
+
+    def gram(x):
+        return x.T @ x, x.sum(axis=0), len(x)
+
+    seen = []
+    total = pca._sum_as_completed(client, [client.submit(gram, b, pure=False) for b in blocks],
+                                  lambda f, m: seen.append(f), "grams")
+    g, colsum, n = total.result()
+    X = np.vstack(blocks)
+    assert_allclose(g, X.T @ X) and assert_allclose(colsum, X.sum(axis=0))
+    assert n == 35 and seen[-1] == 1.0 and len(seen) == 8
+    del total
+    for _ in range(50):  # the scheduler forgets released keys asynchronously
+        held = [k for keys in client.has_what().values() for k in keys
+                if str(k).startswith(("gram", "_add"))]
+        if not held:
+            break
+        time.sleep(0.1)
+    assert held == []
+
+
+def test_a_failing_partial_sum_raises_its_own_error(setup):
+    client = setup[0]
+
+    def boom(x):
+        raise ValueError(f"bad block {x}")
+
+    with pytest.raises(ValueError, match="bad block 2"):
+        pca._sum_as_completed(client, [client.submit(boom, 2, pure=False)], None, "grams")

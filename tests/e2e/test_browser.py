@@ -209,3 +209,53 @@ def test_nothing_is_fetched_from_outside(page, app_server):
                and "/materialsymbols" not in u]
     assert outside == []
     assert any("/app/static/vendor/plotly-" in u for u in seen)
+
+
+def _box_select(page, frac: float = 0.7) -> None:
+    box = page.evaluate(
+        """() => { const gd = document.querySelector('.fhs-plot'); const r = gd.getBoundingClientRect();
+                   const s = gd._fullLayout._size;
+                   return {l: r.left + s.l, t: r.top + s.t, w: s.w, h: s.h}; }""")
+    x0, y0 = box["l"] + box["w"] * 0.15, box["t"] + box["h"] * 0.15
+    page.mouse.move(x0, y0)
+    page.mouse.down()
+    page.mouse.move(x0 + box["w"] * frac, y0 + box["h"] * frac, steps=12)
+    page.mouse.up()
+
+
+def test_a_map_seen_before_comes_back_without_a_redraw_and_still_works(page, app_server):
+    """Switching pages and back puts the drawn map back (no second draw); hover and selection work."""
+    nav = page.locator("[data-testid='stSidebarNavLink']")
+    page.goto(f"{app_server}/pca")
+    wait_idle(page)
+    page.wait_for_selector(".fhs-root[data-ready='1']")
+    page.locator(".fhs-plot").first.scroll_into_view_if_needed()
+    _box_select(page)
+    page.get_by_text("Selection:").first.wait_for(timeout=60_000)
+    wait_idle(page)
+
+    nav.filter(has_text="Overview").first.click()
+    wait_idle(page)
+    assert page.locator(".fhs-root").count() == 0
+    nav.filter(has_text="PCA").first.click()
+    page.wait_for_selector(".fhs-root[data-phases]")
+    wait_idle(page)
+    assert page.evaluate("() => performance.getEntriesByName('fhs:map-kept').length") == 1
+    assert page.evaluate("() => performance.getEntriesByName('fhs:map-start').length") == 1, \
+        "the map was drawn again"
+    # the new page starts with no selection, and shows none
+    assert page.get_by_text("Selection:").count() == 0
+    assert page.evaluate("() => (document.querySelector('.fhs-plot').layout.selections || []).length") == 0
+
+    page.locator(".fhs-plot").first.scroll_into_view_if_needed()
+    pos = _plot_point(page, 0, 1)
+    page.mouse.move(pos["x"] - 10, pos["y"] - 10)
+    page.mouse.move(pos["x"], pos["y"], steps=4)
+    page.locator(".fhs-card").wait_for(state="visible", timeout=10_000)
+    assert page.locator(".fhs-img").get_attribute("data-id") is not None
+    _box_select(page, 0.5)
+    page.get_by_text("Selection:").first.wait_for(timeout=60_000)
+    wait_idle(page)
+    n = int(page.get_by_text("Selection:").first.inner_text().split(":")[1].split()[0].replace(",", ""))
+    assert n > 0
+    assert exceptions(page) == [] and page.page_errors == []

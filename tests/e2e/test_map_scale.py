@@ -37,6 +37,11 @@ def test_200k_map_hovers_to_a_thumbnail_and_box_selects_ids(map_page):
     root = page.locator(".fhs-root")
     assert root.get_attribute("data-points") == str(N_POINTS)
     assert root.get_attribute("data-mode") == "points"
+    # drawn by the vendored gl2d partial bundle, which has the trace types the scatter uses
+    bundle = page.evaluate("() => Array.from(document.scripts, s => s.src)"
+                           ".filter(s => s.includes('/app/static/vendor/'))")
+    assert len(bundle) == 1 and "/plotly-gl2d-" in bundle[0]
+    assert page.evaluate("() => ['scatter', 'scattergl'].every(t => t in Plotly.PlotSchema.get().traces)")
     pos = page.evaluate(
         """() => { const gd = document.querySelector('.fhs-plot');
                    const fl = gd._fullLayout, r = gd.getBoundingClientRect(), t = gd._fullData[0];
@@ -52,6 +57,7 @@ def test_200k_map_hovers_to_a_thumbnail_and_box_selects_ids(map_page):
     assert "app/static/thumbs/" in page.locator(".fhs-img").get_attribute("src")
     assert page.locator(".fhs-name").inner_text().startswith("Demo")
 
+    page.evaluate("() => { document.querySelector('.fhs-plot').__marked = true; }")
     box = page.evaluate(
         """() => { const gd = document.querySelector('.fhs-plot'); const r = gd.getBoundingClientRect();
                    const s = gd._fullLayout._size;
@@ -65,4 +71,8 @@ def test_200k_map_hovers_to_a_thumbnail_and_box_selects_ids(map_page):
     selected.wait_for(timeout=60_000)
     ids = page.get_by_text(re.compile(r"^ids: \d")).inner_text().split()[1:]
     assert ids and all(i.isdigit() for i in ids)
+    # the selection's rerun reused the drawn map: same element, drawn once, plotly.js loaded once
+    assert page.evaluate("() => document.querySelector('.fhs-plot').__marked === true")
+    assert page.evaluate("() => performance.getEntriesByName('fhs:map-start').length") == 1
+    assert page.evaluate("() => performance.getEntriesByName('fhs:plotly-requested').length") == 1
     assert page.page_errors == []

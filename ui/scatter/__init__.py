@@ -8,9 +8,11 @@ their names. :func:`hover_scatter` draws any other Plotly figure (thumbnail
 views, grids) sent as JSON.
 
 Plotly's own hover labels cannot show images, so this Streamlit Components v2
-element draws the figure itself with the plotly.js that ships inside the
-``plotly`` package, copied into ``static/vendor/`` and loaded from Streamlit's
-static serving (the app works offline). On ``plotly_hover`` the browser swaps
+element draws the figure itself with plotly.js's "gl2d" partial bundle of the
+same release as the ``plotly`` package's full one (``vendor/``, a third of its
+size: the browser parses and runs it three times sooner), copied into
+``static/vendor/`` and loaded from Streamlit's static serving (the app works
+offline). On ``plotly_hover`` the browser swaps
 an ``<img>`` to the product's thumbnail (a real file under ``static/thumbs``,
 loaded lazily) and fills the name and categories from data sent once with the
 figure: no Streamlit rerun. Box or lasso selection and clicks are the only
@@ -23,6 +25,7 @@ prefixed ``fhs-`` to stay out of the page's way.
 """
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import os
@@ -32,7 +35,6 @@ import time
 from pathlib import Path
 
 import pandas as pd
-import plotly
 import plotly.graph_objects as go
 import streamlit as st
 
@@ -46,7 +48,13 @@ _HERE = Path(__file__).resolve().parent
 VENDOR_DIR = thumbs.STATIC_DIR / "vendor"
 #: Where map buffers are written, served at ``app/static/maps/``.
 MAPS_DIR = thumbs.STATIC_DIR / "maps"
-PLOTLY_FILE = f"plotly-{plotly.__version__}.min.js"
+#: plotly.js's own "gl2d" partial bundle (scatter and scattergl traces and the core),
+#: vendored unchanged from the npm package of the plotly.js release inside the
+#: ``plotly`` Python package (see vendor/README.md).
+PLOTLY_BUNDLE = _HERE / "vendor" / "plotly-gl2d-4.1.1.min.js"
+PLOTLY_FILE = PLOTLY_BUNDLE.name
+#: When that plotly.js release was published (npm), 2026-09-14 19:27:49 UTC.
+PLOTLY_RELEASED = 1789414069
 
 _HTML = """
 <div class="fhs-root">
@@ -63,17 +71,24 @@ _HTML = """
 </div>
 """
 
+_LOADER = (_HERE / "plotly_loader.js").read_text(encoding="utf-8")
+
 _component = st.components.v2.component(
     "fashion.hover_scatter",
     html=_HTML,
     css=(_HERE / "hover.css").read_text(encoding="utf-8"),
-    js=(_HERE / "hover.js").read_text(encoding="utf-8"),
+    js=_LOADER + (_HERE / "hover.js").read_text(encoding="utf-8"),
     isolate_styles=False,
+)
+
+_preloader = st.components.v2.component(
+    "fashion.plotly_preload",
+    js=_LOADER + (_HERE / "preload.js").read_text(encoding="utf-8"),
 )
 
 
 def ensure_plotly_js() -> str:
-    """Copy the plotly package's ``plotly.min.js`` into ``static/vendor`` if absent.
+    """Copy the vendored plotly.js bundle into ``static/vendor`` if absent.
 
     Returns
     -------
@@ -82,18 +97,43 @@ def ensure_plotly_js() -> str:
     """
     target = VENDOR_DIR / PLOTLY_FILE
     if not target.is_file():
-        source = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
         VENDOR_DIR.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=VENDOR_DIR, prefix=".tmp-", suffix=".js")
         os.close(fd)
         try:
-            shutil.copyfile(source, tmp)
+            shutil.copyfile(PLOTLY_BUNDLE, tmp)
             os.chmod(tmp, 0o644)
             os.replace(tmp, target)
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)
+    # Streamlit's static serving sends no Cache-Control, so browsers cache a
+    # file for a tenth of its age since its Last-Modified (RFC 9111, 4.2.2):
+    # dated at the release it holds (true: the name carries the version), a new
+    # tab takes plotly.js from the cache for days instead of fetching 1.5 MB.
+    try:
+        if target.stat().st_mtime != PLOTLY_RELEASED:
+            os.utime(target, (PLOTLY_RELEASED, PLOTLY_RELEASED))
+    except OSError:
+        pass  # read-only static folder: the file still serves, revalidated more often
     return f"app/static/vendor/{PLOTLY_FILE}"
+
+
+def preload_plotly() -> None:
+    """Start loading plotly.js in the browser now, before the page's slow work.
+
+    A page with a scatter calls this first: the browser, idle while the server
+    computes, fetches and parses plotly.js in the meantime instead of after
+    the scatter arrives (in a new tab that parse is most of the first draw).
+    Draws nothing visible (an empty element at the end of the sidebar); costs
+    nothing when plotly.js is already loaded.
+    """
+    try:
+        src = ensure_plotly_js()
+    except OSError:
+        return  # the scatter itself says what is wrong
+    with st.sidebar:
+        _preloader(key="fashion_plotly_preload", data={"plotly_src": src}, height="content")
 
 
 def payload(fig: go.Figure, frame: pd.DataFrame, dataset: Dataset, *, height: int = 560,
@@ -169,8 +209,18 @@ _TOUCH_EVERY_S = 3600
 _pruned: list[bool] = []
 
 
+#: gzip level of map files: written once per content, read by every visit.
+_GZIP_LEVEL = 6
+
+
 def _publish(data: bytes, key: str) -> str:
-    """Write a map buffer under :data:`MAPS_DIR` once; return its URL.
+    """Write a map buffer, gzipped, under :data:`MAPS_DIR` once; return its URL.
+
+    The file is compressed here, once, and served as ``application/gzip``,
+    which Streamlit's gzip middleware leaves alone: otherwise the server
+    compresses every fetch again at level 9 (half a second of CPU for a
+    million points) before the first byte leaves. The browser inflates it
+    with ``DecompressionStream``.
 
     A file already there is only touched, so its age says when it was last
     used, and files no map has used for :data:`MAP_MAX_AGE_S` are pruned: maps
@@ -179,18 +229,21 @@ def _publish(data: bytes, key: str) -> str:
     if not _pruned:
         _pruned.append(True)
         files.prune_temporaries(MAPS_DIR, max_age_s=MAP_MAX_AGE_S,
-                                match=lambda name: name.endswith(".bin") or files.is_temporary(name))
-    path = MAPS_DIR / f"{key}.bin"
+                                match=lambda name: name.endswith((".bin", ".bin.gz"))
+                                or files.is_temporary(name))
+    name = f"{key}.bin.gz"
+    path = MAPS_DIR / name
     if not path.is_file():
         MAPS_DIR.mkdir(parents=True, exist_ok=True)
-        files.atomic_write_bytes(path, data)
+        # mtime=0: the same buffer always gives the same bytes.
+        files.atomic_write_bytes(path, gzip.compress(data, compresslevel=_GZIP_LEVEL, mtime=0))
     else:
         try:
             if time.time() - path.stat().st_mtime > _TOUCH_EVERY_S:
                 os.utime(path)
         except OSError:
             pass  # read-only static folder: the file still serves
-    return f"app/static/maps/{key}.bin"
+    return f"app/static/maps/{name}"
 
 
 def map_payload(buffers: maps.MapBuffers, dataset: Dataset, *, height: int = 560,

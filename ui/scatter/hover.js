@@ -1,5 +1,5 @@
-// Image-hover scatter: draws a Plotly figure with the plotly.js shipped in the
-// plotly Python package (served from app/static, no CDN) and shows the hovered
+// Image-hover scatter: draws a Plotly figure with the vendored plotly.js
+// (ui/scatter/vendor, served from app/static, no CDN) and shows the hovered
 // product's thumbnail, name and categories without a Streamlit rerun.
 // Everything about products arrives as data and is written with textContent,
 // never as HTML.
@@ -10,25 +10,8 @@
 // WebGL trace per colour group from typed arrays, or, above a size, a density
 // image redrawn on zoom. In map mode hover, click and selection are computed
 // here against every point through a uniform grid index, so they work the
-// same at any size.
-
-function loadPlotly(src) {
-  if (window.Plotly) return Promise.resolve(window.Plotly);
-  if (!window.__fashionPlotly) {
-    window.__fashionPlotly = new Promise((resolve, reject) => {
-      const script = document.createElement("script");
-      script.src = src;
-      script.async = true;
-      script.onload = () => resolve(window.Plotly);
-      script.onerror = () => {
-        window.__fashionPlotly = null;
-        reject(new Error("could not load " + src));
-      };
-      document.head.appendChild(script);
-    });
-  }
-  return window.__fashionPlotly;
-}
+// same at any size. mark() and loadPlotly() come from plotly_loader.js, which
+// ui/scatter/__init__.py puts before this file.
 
 function idOf(point) {
   let id = point && point.customdata;
@@ -183,13 +166,16 @@ function unpackBuffer(buf) {
 }
 
 function fetchBuffer(url) {
-  // Buffers are named by their content hash: one fetch per URL per page.
+  // Buffers are named by their content hash: one fetch per URL per page. Files
+  // ending in .gz were compressed once when written (ui/scatter/__init__.py)
+  // and are inflated here.
   const cache = (window.__fashionBuffers = window.__fashionBuffers || new Map());
   if (!cache.has(url)) {
     const p = fetch(url)
       .then((r) => {
         if (!r.ok) throw new Error("could not load " + url + " (" + r.status + ")");
-        return r.arrayBuffer();
+        if (!url.endsWith(".gz")) return r.arrayBuffer();
+        return new Response(r.body.pipeThrough(new DecompressionStream("gzip"))).arrayBuffer();
       })
       .then(unpackBuffer);
     p.catch(() => cache.delete(url));
@@ -379,7 +365,7 @@ function redrawDensity(state) {
   if (!state.map || !state.density) return;
   clearTimeout(state.densityTimer);
   state.densityTimer = setTimeout(() => {
-    window.Plotly.relayout(state.plot, { images: [densityImage(state)] }).then(() => {
+    state.Plotly.relayout(state.plot, { images: [densityImage(state)] }).then(() => {
       state.root.dataset.densityAt = String(performance.now());
     });
   }, 30);
@@ -480,8 +466,12 @@ function bindMapEvents(state) {
     if (!ev || !state.map) return;
     const ids = selectedIds(state.map, ev);
     if (ids !== null) state.handlers.setStateValue("selected", ids);
+    state.selectedSome = ids !== null && ids.length > 0;
   });
-  plot.on("plotly_deselect", () => state.handlers.setStateValue("selected", []));
+  plot.on("plotly_deselect", () => {
+    state.selectedSome = false;
+    state.handlers.setStateValue("selected", []);
+  });
   plot.on("plotly_restyle", () => {
     // A legend click hides or shows a group: hover, selection and density follow.
     if (!state.map) return;
@@ -502,12 +492,17 @@ function bindMapEvents(state) {
 
 function drawMap(state, data) {
   const revision = data.revision;
-  const t0 = performance.now();
-  return Promise.all([
-    loadPlotly(data.plotly_src),
+  const t0 = mark("map-start");
+  // Phases of this draw in performance.now() time, for bench/bench_dashboard.py.
+  const phases = { start: t0, mounted: state.mountedAt };
+  const config = { responsive: true, displaylogo: false, scrollZoom: true };
+  const fetched = Promise.all([
     fetchBuffer(data.map.products), fetchBuffer(data.map.points), fetchBuffer(data.map.style),
-  ]).then(([Plotly, prod, pts, sty]) => {
+  ]).then((bufs) => { phases.buffers = mark("buffers-fetched"); return bufs; });
+  const plotly = loadPlotly(data.plotly_src).then((P) => { phases.plotly = performance.now(); return P; });
+  return Promise.all([plotly, fetched]).then(([Plotly, [prod, pts, sty]]) => {
     if (state.pending !== revision) return;
+    state.Plotly = Plotly;
     const tLoaded = performance.now();
     const old = state.map;
     const m = buildMap(prod, pts, sty);
@@ -521,17 +516,19 @@ function drawMap(state, data) {
     const traces = mapTraces(m, state.density, data.map.sample || 20000);
     state.traceGroup = traces.map((t, k) => (k < m.groups.length ? k : undefined));
     const layout = mapLayout(m, data);
-    const config = { responsive: true, displaylogo: false, scrollZoom: true };
-    const tBuilt = performance.now();
+    const tBuilt = phases.built = mark("map-built");
     state.revision = revision;
     state.status.textContent = "";
     return Plotly.react(state.plot, traces, layout, config).then(() => {
+      phases.plotted = mark("map-plotted");
       if (state.density) {
         return Plotly.relayout(state.plot, { images: [densityImage(state)] });
       }
       return Plotly.relayout(state.plot, { images: [] });
     }).then(() => {
+      phases.drawn = mark("map-drawn");
       if (!state.bound) { bindMapEvents(state); state.bound = "map"; }
+      keepMap(state, data.uirevision);
       const root = state.root.dataset;
       root.revision = String(revision);
       root.mode = state.density ? "density" : "points";
@@ -541,6 +538,11 @@ function drawMap(state, data) {
       root.timing = JSON.stringify({ load: tLoaded - t0, build: tBuilt - tLoaded,
                                      render: performance.now() - tBuilt });
       root.bytes = String(prod.bytes + pts.bytes + sty.bytes);
+      // The frame holding the map is painted after the next animation frame.
+      requestAnimationFrame(() => setTimeout(() => {
+        phases.frame = mark("map-frame");
+        root.phases = JSON.stringify(phases);
+      }, 0));
     });
   });
 }
@@ -571,13 +573,76 @@ function drawFigure(state, data) {
   });
 }
 
+// ----------------------------------------------------------------------------
+// Maps kept across page switches
+// ----------------------------------------------------------------------------
+// Leaving a page unmounts its elements, and coming back would build the same
+// map again: a new WebGL context and Plotly.react, most of an in-app page
+// switch. The last few maps drawn are kept, detached, by key (uirevision) and
+// put back as they were (zoom and hidden legend entries included) when a page
+// asks for the same key and revision again.
+const KEPT_MAPS = 3;
+
+function keptMaps() {
+  return (window.__fashionKeptMaps = window.__fashionKeptMaps || new Map());
+}
+
+function release(state) {
+  if (state.Plotly && !state.root.isConnected) state.Plotly.purge(state.plot);
+}
+
+function keepMap(state, key) {
+  const kept = keptMaps();
+  const old = kept.get(key);
+  kept.delete(key);
+  if (old && old !== state) release(old);
+  kept.set(key, state);
+  while (kept.size > KEPT_MAPS) {
+    const [k, s] = kept.entries().next().value;
+    kept.delete(k);
+    release(s);
+  }
+}
+
+function takeKeptMap(data) {
+  const state = keptMaps().get(data.uirevision);
+  if (!state || state.revision !== data.revision || state.root.isConnected) return null;
+  return state;
+}
+
+function reattach(state, parentElement) {
+  const root = state.root.dataset;
+  delete root.phases;
+  parentElement.querySelector(".fhs-root").replaceWith(state.root);
+  const t = mark("map-kept");
+  hideCard(state);
+  state.down = null;
+  state.dragging = false;
+  // The new page's selection starts empty: clear the outline of the old one.
+  if (state.selectedSome) {
+    state.selectedSome = false;
+    state.Plotly.relayout(state.plot, { selections: [] });
+    state.Plotly.restyle(state.plot, { selectedpoints: [null] });
+  }
+  requestAnimationFrame(() => {
+    state.Plotly.Plots.resize(state.plot);
+    setTimeout(() => {
+      const f = mark("map-frame");
+      root.phases = JSON.stringify({ mounted: t, kept: t, frame: f });
+    }, 0);
+  });
+}
+
 export default function (component) {
   const { data, parentElement, setStateValue, setTriggerValue } = component;
   let state = parentElement.__fashionHover;
   if (!state || !parentElement.contains(state.root)) {
-    state = setup(parentElement);
+    const kept = data && data.map ? takeKeptMap(data) : null;
+    if (kept) reattach(kept, parentElement);
+    state = kept || setup(parentElement);
     parentElement.__fashionHover = state;
   }
+  if (state.mountedAt === undefined) state.mountedAt = mark("mounted");
   state.handlers = { setStateValue, setTriggerValue };
   if (!data || !(data.figure || data.map)) return;
   state.thumbBase = data.thumb_base || "";
