@@ -78,3 +78,23 @@ def test_mix_and_weight_choice():
     # The truth is class 1: more of the partner is better.
     assert svc.choose_weight(p_cnn, p_svc, np.array([1, 1]), (0.0, 0.2, 0.5)) == pytest.approx(0.5)
     assert svc.choose_weight(p_cnn, p_svc, np.array([], int), (0.0, 0.5)) == 0.0
+
+
+def test_baseline_fits_the_training_part_and_reports_it(tiny_sub):
+    out = svc.baseline(tiny_sub, n_components=5)
+    fit, _, val = svc.split(len(tiny_sub.ids), random_state=42, tuning_fraction=0.0)
+    assert out["n_fit"] == len(fit)
+    assert np.asarray(out["evaluation"]["confusion"]).sum() == len(val)
+
+
+def test_baseline_of_a_large_catalogue_samples_and_never_reads_the_whole_matrix(tiny_sub, monkeypatch):
+    def whole_matrix(*args, **kwargs):
+        raise AssertionError("the whole feature matrix was read")
+
+    monkeypatch.setattr(type(tiny_sub), "features", whole_matrix)
+    monkeypatch.setattr(svc, "SVC_MAX_ROWS", 12)
+    monkeypatch.setattr(svc, "_PREDICT_BLOCK", 4)  # several validation blocks
+    out = svc.baseline(tiny_sub, n_components=5)
+    _, _, val = svc.split(len(tiny_sub.ids), random_state=42, tuning_fraction=0.0)
+    assert out["n_fit"] == 12
+    assert np.asarray(out["evaluation"]["confusion"]).sum() == len(val)  # every block predicted
