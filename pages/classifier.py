@@ -46,6 +46,11 @@ preset = right.radio("Model", classifier.MODELS, horizontal=True, key="clf_model
 train_sub = sub if scope == "subsample" else full
 may_train = classifier.training_allowed()
 trained = classifier.is_trained(train_sub, preset)
+# Without a model on these settings, uploads are answered by the largest one the
+# server has rather than waiting for (or being refused) a new training.
+fallback = None if trained else classifier.best_trained(dataset, state.FRACTIONS, preset,
+                                                        subsample_seed=sub.seed)
+answer_sub = train_sub if fallback is None else fallback
 
 
 def _train() -> dict:
@@ -61,7 +66,17 @@ if info is None:
         cost = "about 20 to 30 minutes on 2 CPU cores"
     else:
         cost = f"about {max(1, round(5 * sub.fraction / 0.1))} minutes on 2 CPU cores"
-    if may_train:
+    if fallback is not None:
+        other = classifier.train(fallback, preset)
+        st.info(f"No {preset} model is trained on {SCOPES[scope]} yet: uploads are answered by the "
+                f"one trained on {fallback.fraction:.0%} of the catalogue "
+                f"({other['n_fit'] + other['n_tune']:,} training images, validation accuracy "
+                f"{other['val_accuracy']:.1%})."
+                + (f" Training on {SCOPES[scope]} takes {cost}." if may_train else ""),
+                icon=":material/model_training:")
+        if may_train and st.button("Train now", type="primary", icon=":material/play_arrow:"):
+            info = _train()
+    elif may_train:
         st.info(f"No {preset} model is trained on {SCOPES[scope]} yet. Training takes {cost}; "
                 "uploads below train it first if needed.", icon=":material/model_training:")
         if st.button("Train now", type="primary", icon=":material/play_arrow:"):
@@ -109,7 +124,7 @@ def _show_upload(f, r: dict) -> None:
         near = r["neighbors"][:6]
         cols = st.columns(len(near) or 1)
         for col, n in zip(cols, near):
-            path = thumbs.thumb_path(train_sub.dataset, n["id"])
+            path = thumbs.thumb_path(answer_sub.dataset, n["id"])
             if path.is_file():
                 col.image(str(path), caption=f"{plain(n['category'])} ({n['distance']:.2f})", width=70)
     tags = r.get("tags", {})
@@ -127,12 +142,14 @@ def _show_upload(f, r: dict) -> None:
 if files:
     payload = [(f.name, f.getvalue()) for f in files]
     try:
-        if not classifier.is_trained(train_sub, preset) and may_train:
+        if classifier.is_trained(train_sub, preset):
+            answer_sub = train_sub  # trained by "Train now" in this run
+        elif fallback is None and may_train:
             st.info("No model is trained for these settings: training one first.")
             with progress.task("Training the model that will answer", keep=True) as cb:
                 classifier.train(train_sub, preset, progress=cb)
         with st.spinner("Classifying..."):
-            results = classifier.classify_images(train_sub, payload, model=preset, map_sub=sub)
+            results = classifier.classify_images(answer_sub, payload, model=preset, map_sub=sub)
     except (uploads.UploadError, classifier.TrainingNotAllowed, admission.OverBudget,
             admission.Cancelled) as exc:
         st.error(str(exc), icon=":material/error:")  # written for people, names no file
@@ -144,7 +161,7 @@ if files:
     neighbor_ids = [n["id"] for r in results for n in r.get("neighbors", [])[:6]]
     if neighbor_ids:
         try:
-            thumbs.ensure_thumbnails(train_sub.dataset, neighbor_ids)
+            thumbs.ensure_thumbnails(answer_sub.dataset, neighbor_ids)
         except Exception:
             logger.exception("thumbnails for the classifier page")
             st.caption("Thumbnails are unavailable; the details are in the server's log.")

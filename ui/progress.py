@@ -77,7 +77,8 @@ def task(label: str, *, keep: bool = False) -> Iterator[ProgressFn]:
     # Clicking ends this run at its next progress update (Streamlit interrupts a
     # script for the rerun a click asks for), which also frees its place in the
     # queue of heavy work; the flag keeps the rerun from starting it again.
-    status.button("Cancel", key=f"cancel:{label}:{time.monotonic_ns()}", on_click=_cancel,
+    cancel = status.empty()  # a slot, so that a failed task can take the button away
+    cancel.button("Cancel", key=f"cancel:{label}:{time.monotonic_ns()}", on_click=_cancel,
                   args=(label,), icon=":material/cancel:",
                   help="Stop waiting for (or computing) this result.")
     owner = threading.get_ident()
@@ -97,7 +98,11 @@ def task(label: str, *, keep: bool = False) -> Iterator[ProgressFn]:
     try:
         yield progress
     except Exception:
-        status.update(label=f"{label}: failed", state="error", expanded=True)
+        # A failed box keeps neither its bar ("starting") nor its Cancel button:
+        # nothing runs any more; the page says why beside it.
+        bar.empty()
+        cancel.empty()
+        status.update(label=f"{plain(label)}: failed", state="error", expanded=False)
         raise
     seconds = time.perf_counter() - t0
     if keep:

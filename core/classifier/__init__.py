@@ -55,8 +55,8 @@ from .models import (DEFAULT_RECIPE, MODELS, SEED_RECIPE, auto_epochs, build_def
 from .predict import (Predictor, catalogue_embedding, classify_arrays, classify_images, load,
                       pca_position)
 from .svc import PCASVC, baseline, baseline_tags
-from .training import (ALLOW_TRAINING_ENV, LOW_CONFIDENCE, TrainingNotAllowed, is_trained, train,
-                       train_summary, training_allowed)
+from .training import (ALLOW_TRAINING_ENV, LOW_CONFIDENCE, TrainingNotAllowed, best_trained,
+                       is_trained, train, train_summary, training_allowed)
 
 __all__ = [
     "IMAGE_HEIGHT", "IMAGE_WIDTH", "SEED_SIZE",
@@ -68,6 +68,6 @@ __all__ = [
     "build_seed_model", "class_weights", "head_probas", "parameter_counts",
     "Predictor", "catalogue_embedding", "classify_arrays", "classify_images", "load", "pca_position",
     "PCASVC", "baseline", "baseline_tags",
-    "ALLOW_TRAINING_ENV", "LOW_CONFIDENCE", "TrainingNotAllowed", "is_trained", "train",
+    "ALLOW_TRAINING_ENV", "LOW_CONFIDENCE", "TrainingNotAllowed", "best_trained", "is_trained", "train",
     "train_summary", "training_allowed",
 ]

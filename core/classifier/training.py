@@ -20,7 +20,7 @@ from typing import Optional
 
 import numpy as np
 
-from .. import admission, cache
+from .. import admission, cache, config
 from ..neighbors import kneighbors
 from ..progress import ProgressFn, report, scaled
 from . import backend
@@ -484,6 +484,39 @@ def train(sub, model: str = "default", epochs: Optional[int] = None, seed: int =
 def is_trained(sub, model: str = "default", epochs: Optional[int] = None, seed: int = 42) -> bool:
     """Whether :func:`train` would answer from the cache."""
     return _train.is_cached(_rows(sub), model, _resolved_recipe(sub, model, epochs), int(seed))
+
+
+def best_trained(dataset, fractions, model: str = "default", seed: int = 42,
+                 subsample_seed: int = config.DEFAULT_RANDOM_STATE):
+    """The largest subsample of ``dataset`` among ``fractions`` with a trained ``model``.
+
+    What answers an upload when the settings a person chose have no model yet:
+    the best model the server already has, rather than a training that may
+    take an hour or not fit the server.
+
+    Parameters
+    ----------
+    dataset : core.dataset.Dataset
+    fractions : iterable of float
+        Subsample fractions to look at (the sidebar's).
+    model : str, default "default"
+    seed : int, default 42
+        The training's seed, as :func:`is_trained`.
+    subsample_seed : int
+        The subsamples' seed.
+
+    Returns
+    -------
+    core.subsample.Subsample or None
+        The one with the most rows, or None when no fraction has a model.
+    """
+    from ..subsample import Subsample
+
+    for fraction in sorted({float(f) for f in fractions}, reverse=True):
+        candidate = Subsample(dataset, fraction=fraction, seed=subsample_seed)
+        if is_trained(candidate, model, seed=seed):
+            return candidate
+    return None
 
 
 def forget(sub, model: str = "default", epochs: Optional[int] = None, seed: int = 42) -> None:

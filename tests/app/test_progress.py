@@ -34,3 +34,27 @@ def test_run_computes_once_and_cleans_up():
     assert len(labels) == 1 and labels[0].startswith("Kept: done in ")
     at.run()
     assert at.session_state["calls"] == [7]  # served from memory / the disk cache
+
+
+def _failing_script():
+    import streamlit as st
+
+    from ui import progress
+
+    try:
+        with progress.task("Training", keep=True) as cb:
+            cb(0.0, "starting")
+            raise MemoryError("over the budget")
+    except MemoryError as exc:
+        st.error(str(exc))
+
+
+def test_a_failed_task_keeps_no_bar_and_no_cancel_button():
+    at = AppTest.from_function(_failing_script, default_timeout=30).run()
+    assert not at.exception, [e.message for e in at.exception]
+    boxes = [b for b in at.main.children.values() if type(b).__name__ == "Status"]
+    assert [b.label for b in boxes] == ["Training: failed"]
+    assert boxes[0].state == "error"
+    assert not [c for c in boxes[0].children.values() if type(c).__name__ == "Progress"]
+    assert not any(b.label == "Cancel" for b in at.button)  # nothing left to cancel
+    assert [e.value for e in at.error] == ["over the budget"]

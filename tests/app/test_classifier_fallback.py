@@ -1,0 +1,52 @@
+"""Without a model on the chosen settings, uploads are answered by the largest one the server has.
+
+A 200,000-product catalogue at 100% cannot be trained on a small server (the
+photos alone would exceed its memory budget): a model trained on a smaller
+fraction must answer instead of a refused training.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core import classifier, config
+from make_data import make_tagging_dataset
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def trained_on_half(tmp_path_factory, shared_cache):
+    from core import dataset, subsample
+
+    monkeypatch = pytest.MonkeyPatch()
+    for key, value in (("width", 16), ("batch_size", 16), ("epochs", 4), ("min_count", 5)):
+        monkeypatch.setitem(classifier.DEFAULT_RECIPE, key, value)
+    folder = make_tagging_dataset(tmp_path_factory.mktemp("tagging-half"), n_per_combination=6)
+    monkeypatch.setenv(config.DATA_ENV, str(folder))
+    ds = dataset.open_dataset(folder)
+    classifier.train(subsample.Subsample(ds, fraction=0.5))
+    yield ds
+    monkeypatch.undo()
+
+
+def test_the_largest_trained_fraction_is_found(trained_on_half):
+    assert classifier.best_trained(trained_on_half, (0.2, 0.5, 1.0)).fraction == 0.5
+    assert classifier.best_trained(trained_on_half, (0.2, 1.0)) is None
+    assert classifier.best_trained(trained_on_half, (0.5,), model="seed") is None
+
+
+def test_the_page_answers_with_it_and_offers_training_on_the_settings(trained_on_half, shared_cache):
+    at = AppTest.from_file(APP, default_timeout=240)
+    at.query_params["fraction"] = "1.0"
+    at.run()
+    at.switch_page("pages/classifier.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    notes = [i.value for i in at.info]
+    assert any("answered by the one trained on 50% of the catalogue" in n for n in notes), notes
+    assert any(b.label == "Train now" for b in at.button)
