@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import classifier, config
-from make_data import make_tagging_dataset
+from core import classifier
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
@@ -20,18 +19,12 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def trained_on_half(tmp_path_factory, shared_cache):
+def trained_on_half(tagging_catalogue):
     from core import dataset, subsample
 
-    monkeypatch = pytest.MonkeyPatch()
-    for key, value in (("width", 16), ("batch_size", 16), ("epochs", 4), ("min_count", 5)):
-        monkeypatch.setitem(classifier.DEFAULT_RECIPE, key, value)
-    folder = make_tagging_dataset(tmp_path_factory.mktemp("tagging-half"), n_per_combination=6)
-    monkeypatch.setenv(config.DATA_ENV, str(folder))
-    ds = dataset.open_dataset(folder)
+    ds = dataset.open_dataset(tagging_catalogue)
     classifier.train(subsample.Subsample(ds, fraction=0.5))
-    yield ds
-    monkeypatch.undo()
+    return ds
 
 
 def test_the_largest_trained_fraction_is_found(trained_on_half):

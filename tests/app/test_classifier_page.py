@@ -13,7 +13,6 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core import classifier, config
-from make_data import make_tagging_dataset
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
@@ -21,17 +20,10 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory, shared_cache):
+def trained(tagging_catalogue):
     from core import dataset, subsample
 
-    monkeypatch = pytest.MonkeyPatch()
-    for key, value in (("width", 16), ("batch_size", 16), ("epochs", 12), ("min_count", 5)):
-        monkeypatch.setitem(classifier.DEFAULT_RECIPE, key, value)
-    folder = make_tagging_dataset(tmp_path_factory.mktemp("tagging-page"), n_per_combination=6)
-    monkeypatch.setenv(config.DATA_ENV, str(folder))
-    info = classifier.train(subsample.Subsample(dataset.open_dataset(folder), fraction=1.0))
-    yield info
-    monkeypatch.undo()
+    return classifier.train(subsample.Subsample(dataset.open_dataset(tagging_catalogue), fraction=1.0))
 
 
 def test_the_page_shows_every_attribute_and_the_catalogue_check(trained, shared_cache):

@@ -1,0 +1,23 @@
+"""Fixtures of the AppTest runs."""
+from __future__ import annotations
+
+import pytest
+
+from core import classifier, config
+from make_data import make_tagging_dataset
+
+
+@pytest.fixture(scope="module")
+def tagging_catalogue(tmp_path_factory, shared_cache):
+    """A generated catalogue where every attribute is learnable, served by the app, with a small tagger.
+
+    Yields the folder; the tagger's recipe is shrunk so that a training on it
+    takes seconds in the test's own process, where the page then finds it.
+    """
+    monkeypatch = pytest.MonkeyPatch()
+    for key, value in (("width", 16), ("batch_size", 16), ("epochs", 12), ("min_count", 5)):
+        monkeypatch.setitem(classifier.DEFAULT_RECIPE, key, value)
+    folder = make_tagging_dataset(tmp_path_factory.mktemp("tagging"), n_per_combination=6)
+    monkeypatch.setenv(config.DATA_ENV, str(folder))
+    yield folder
+    monkeypatch.undo()
