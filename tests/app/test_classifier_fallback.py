@@ -43,3 +43,17 @@ def test_the_page_answers_with_it_and_offers_training_on_the_settings(trained_on
     notes = [i.value for i in at.info]
     assert any("answered by the one trained on 50% of the catalogue" in n for n in notes), notes
     assert any(b.label == "Train now" for b in at.button)
+
+
+def test_the_training_cost_follows_the_rows_whichever_way_they_are_chosen(trained_on_half):
+    texts = []
+    at = AppTest.from_file(APP, default_timeout=240)
+    at.query_params["fraction"] = "1.0"
+    at.run()
+    at.switch_page("pages/classifier.py").run()
+    for scope in ("subsample", "all"):
+        at.radio(key="clf_scope").set_value(scope).run()
+        assert not at.exception, [e.message for e in at.exception]
+        texts.append(next(i.value for i in at.info if "Training on" in i.value))
+    assert "sidebar" in texts[0] and "everything" in texts[1]
+    assert texts[0].split("takes")[1] == texts[1].split("takes")[1]  # the same 100% training
