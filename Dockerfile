@@ -20,6 +20,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     FASHION_CACHE_DIR=/app/cache \
     FASHION_CACHE_GB=20 \
     FASHION_ALLOW_TRAINING=0 \
+    NUMBA_CACHE_DIR=/app/numba \
     MPLCONFIGDIR=/tmp/matplotlib
 
 # libgomp1: OpenMP runtime for scikit-learn/openTSNE. Pinned to the version of
@@ -38,9 +39,13 @@ COPY . .
 # A numeric user, so the host and orchestrators can tell it is not root.
 RUN groupadd --gid 10001 app \
  && useradd --create-home --uid 10001 --gid 10001 app \
- && mkdir -p /app/cache /app/static/thumbs \
- && chown -R 10001:10001 /app/cache /app/static
+ && mkdir -p /app/cache /app/static/thumbs /app/numba \
+ && chown -R 10001:10001 /app/cache /app/static /app/numba
 USER 10001:10001
+# The maps' numba kernels (MDS, UMAP), compiled once into the image (outside the
+# cache volume), so no container start pays about 25 s of compiling; a host
+# with another CPU compiles its own once, into the same folder.
+RUN python -m core compile
 
 VOLUME ["/app/cache"]
 EXPOSE 8501

@@ -1,6 +1,6 @@
 """The notebook's analysis steps, both ways, on the same subsample, in one run.
 
-    python bench/bench_analysis.py [--data DIR] [--fraction F] [--skip-notebook]
+    python bench/bench_analysis.py [--data DIR] [--fraction F] [--skip-notebook] [--skip-warm]
     python bench/bench_analysis.py --full [--data DIR]
 
 Steps, as the notebook ran them with scikit-learn (1.3 defaults, passed
@@ -26,8 +26,16 @@ Both sides start from the same standardized feature matrix (float64 on the
 notebook's side, as its ``StandardScaler`` returned it): decoding the
 images is timed and printed but counted on neither side. The project side runs
 cold, in this process, on an empty temporary cache folder; imports (and so
-module loading) are done before the clock starts. UMAP and the quality figures
-are reported but not counted. Quality is measured the same way for every
+module loading) are done before the clock starts on both sides, and the
+project's numba kernels are compiled before it too, as ``python -m core
+compile`` does once per install (the time is printed). UMAP and the quality
+figures are reported but not counted.
+
+Then the same scope question for the whole product: ``python -m core warm``
+(every figure the dashboard shows, UMAP, quality figures and generated images
+included) runs cold in a child process on another empty cache, and its wall
+time is printed against the notebook's total, with its steps and the child's
+peak memory (``--skip-warm`` leaves it out). Quality is measured the same way for every
 embedding (``manifold.evaluate_subsample``): trustworthiness k=10 against the
 standardized features, 5-fold k-NN accuracy of masterCategory, silhouette of
 the true labels.
@@ -36,13 +44,19 @@ The machine's load average is printed: wall times on a busy machine are
 noisy; each step's CPU time (all threads) is printed beside its wall time.
 
 ``--full`` runs the project side alone on the whole dataset (fraction 1.0;
-the notebook's side is infeasible there) and prints the peak resident memory.
+the notebook's side is infeasible there) and prints the peak resident memory,
+then the whole ``warm`` cold at fraction 1.0.
+
+Targets: the counted steps at least 30x faster than the notebook's calls,
+every map's trustworthiness no more than 0.005 below the notebook's.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -184,6 +198,28 @@ def project_side(sub, random_state: int, with_umap: bool = True) -> dict:
     return out
 
 
+def whole_warm(data: str, fraction: float, random_state: int, numba_dir: str) -> dict:
+    """``python -m core warm --json`` in a child process on an empty cache.
+
+    The compiled kernels come from ``numba_dir`` (filled before any clock),
+    as after ``python -m core compile``. Returns the wall seconds, the steps
+    ``warm`` reported and the child's peak resident memory in GB.
+    """
+    with tempfile.TemporaryDirectory(prefix="bench-warm-") as folder:
+        env = dict(os.environ, FASHION_CACHE_DIR=folder, NUMBA_CACHE_DIR=numba_dir)
+        cmd = [sys.executable, "-m", "core", "warm", "--data", str(data), "--fraction", str(fraction),
+               "--random-state", str(random_state), "--json"]
+        with Timer() as t:
+            done = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"warm failed ({done.returncode}): {done.stderr[-2000:]}")
+    result = json.loads(done.stdout)
+    # the largest child so far: this is the only one
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**20
+    return {"wall": t.wall, "steps": result.get("steps", {}), "seconds": result.get("seconds"),
+            "peak_gb": peak}
+
+
 STEPS = ("pca95", "reconstruction", "pca2", "tsne", "lle", "mds", "kmeans", "bic")
 EMBEDDINGS = ("pca2", "tsne", "lle", "mds", "umap")
 
@@ -204,6 +240,8 @@ def main(argv=None) -> int:
     parser.add_argument("--mds-inits", type=int, default=4,
                         help="n_init of the notebook's MDS (default 4, as the notebook)")
     parser.add_argument("--no-umap", action="store_true", help="skip UMAP")
+    parser.add_argument("--skip-warm", action="store_true",
+                        help="leave out the whole `warm` run in a child process")
     args = parser.parse_args(argv)
     if args.full:
         args.fraction, args.skip_notebook = 1.0, True
@@ -216,8 +254,12 @@ def main(argv=None) -> int:
 
     import numba  # noqa: F401
     import openTSNE  # noqa: F401
+    import sklearn.cluster  # noqa: F401
+    import sklearn.decomposition  # noqa: F401
     import sklearn.manifold  # noqa: F401
-    from core import clustering, manifold, mixture  # noqa: F401  (loads pca and spaces too)
+    import sklearn.metrics  # noqa: F401
+    import sklearn.mixture  # noqa: F401
+    from core import clustering, compiled, manifold, mixture  # noqa: F401  (loads pca and spaces too)
     from core.subsample import Subsample
     from core.dataset import open_dataset
 
@@ -226,9 +268,13 @@ def main(argv=None) -> int:
             warnings.simplefilter("ignore")
             manifold.import_umap()  # as the project imports it: without TensorFlow
 
+    # Compiled once per install (`python -m core compile`), not per run.
+    kernels = compiled.compile_kernels()
+    log("numba kernels compiled before the clock: " + ", ".join(f"{k} {v:.1f}s" for k, v in kernels.items()))
+
     dataset = open_dataset(args.data)
     sub = Subsample(dataset, fraction=args.fraction)
-    print(f"data: {Path(args.data).name}, fraction {args.fraction}, cores {manifold.n_threads()}, "
+    print(f"data: {Path(args.data).name}, fraction {args.fraction}, cores {compiled.n_threads()}, "
           f"load average {os.getloadavg()[0]:.1f} at start")
     with Timer() as t_feat:
         X = np.asarray(sub.features())
@@ -303,15 +349,29 @@ def main(argv=None) -> int:
         worst = min((quality["project", s]["trustworthiness"] - quality["notebook", s]["trustworthiness"], s)
                     for s in ("pca2", "tsne", "lle", "mds"))
         print(f"worst trustworthiness difference (project - notebook): {worst[0]:+.4f} ({worst[1]}); "
-              f"target >= -0.01: {'met' if worst[0] >= -0.01 else 'NOT met'}")
+              f"target >= -0.005: {'met' if worst[0] >= -0.005 else 'NOT met'}")
+        ratio = total_nb / total_proj
         print(f"TOTAL notebook {total_nb:.1f}s, project {total_proj:.1f}s cold: "
-              f"{total_nb / total_proj:.1f}x faster (target 10x)")
+              f"{ratio:.1f}x faster (target 30x: {'met' if ratio >= 30 else 'NOT met'})")
     else:
         print(f"TOTAL project {total_proj:.1f}s cold (counted steps), "
               f"{t_proj.wall:.1f}s with UMAP")
         with Timer() as t_warm:
             project_side(sub, args.random_state, with_umap=not args.no_umap)
         print(f"warm (everything again, from the cache, same process): {t_warm.wall:.2f}s")
+
+    if not args.skip_warm:
+        log("the whole `python -m core warm`, cold, in a child process...")
+        w = whole_warm(args.data, args.fraction, args.random_state, str(Path(cache_folder.name) / "numba"))
+        print()
+        print(f"whole `python -m core warm --fraction {args.fraction}` cold (child process, empty cache, "
+              f"compiled kernels): {w['wall']:.1f}s wall, peak {w['peak_gb']:.2f} GB")
+        for step, sec in w["steps"].items():
+            print(f"  {sec:7.1f}s  {step}")
+        if nb:
+            print(f"the notebook's calls {total_nb:.1f}s against the whole warm {w['wall']:.1f}s: "
+                  f"{total_nb / w['wall']:.1f}x (warm also computes UMAP, every map's quality figures, "
+                  "the k-means diagrams and regions, the mixture's density and generated images)")
     cache_folder.cleanup()
     return 0
 

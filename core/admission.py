@@ -461,7 +461,7 @@ def status() -> dict:
 #: the tests, so they cannot drift silently): core.pca's budget for the
 #: square Gram/covariance matrix, the side up to which it is float64 and the
 #: eigenpairs it computes at least, and
-#: core.manifold's exact-MDS limit and landmark count.
+#: core.mds's exact-MDS limit and landmark count.
 PCA_SQUARE_BUDGET = 4 * GB
 PCA_FLOAT64_UP_TO = 2048
 PCA_MAX_COMPONENTS = 640

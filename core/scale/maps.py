@@ -24,7 +24,7 @@ from typing import Optional
 
 import numpy as np
 
-from .. import config, manifold
+from .. import config, manifold, mds
 from ..progress import ProgressFn, report, scaled
 from .groups import sample_rows
 from .progress import track
@@ -125,7 +125,7 @@ def embed(client, store: FeatureStore, method: str, *, sample_size: Optional[int
             coords, route = manifold.lle(Y, n_neighbors=manifold.DEFAULTS["lle"]["n_neighbors"],
                                          random_state=random_state)
         else:
-            coords, route, _ = manifold.mds(Y, n_iter=manifold.DEFAULTS["mds"]["n_iter"],
+            coords, route, _ = mds.mds(Y, n_iter=manifold.DEFAULTS["mds"]["n_iter"],
                                             random_state=random_state,
                                             progress=scaled(progress, 0.1, 1.0))
         sample_only = len(rows) < len(valid_rows)

@@ -445,14 +445,14 @@ def test_mixture_and_training_estimates():
 
 
 def test_mirrored_constants_match_their_modules():
-    """The estimators mirror route choices of core.pca and core.manifold; a change there must show here."""
-    from core import eigen, manifold, pca
+    """The estimators mirror route choices of core.pca and core.mds; a change there must show here."""
+    from core import eigen, mds, pca
 
     assert admission.PCA_SQUARE_BUDGET == pca.DEFAULT_MEMORY_BUDGET
     assert admission.PCA_FLOAT64_UP_TO == eigen.FLOAT64_UP_TO
     assert admission.PCA_MAX_COMPONENTS == pca.MAX_STORED_COMPONENTS
-    assert admission.MDS_EXACT_MAX == manifold.MDS_EXACT_MAX
-    assert admission.MDS_LANDMARKS == manifold.MDS_LANDMARKS
+    assert admission.MDS_EXACT_MAX == mds.MDS_EXACT_MAX
+    assert admission.MDS_LANDMARKS == mds.MDS_LANDMARKS
 
 
 def test_is_cancelled_accepts_events_callables_and_none():

@@ -7,6 +7,7 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
 from core import cache, clustering, config
+from core.neighbors import pairwise_distances
 
 
 def blobs(n_per: int = 60, centers=((0, 0), (10, 0), (0, 10), (10, 10)), scale: float = 0.5, seed: int = 0):
@@ -80,6 +81,20 @@ def test_silhouette_is_sampled_above_the_limit():
     assert sampled == pytest.approx(full, abs=0.05)
     assert sampled != full
     assert np.isnan(clustering.mean_silhouette(X, np.zeros(len(X), int)))
+
+
+def test_silhouette_values_equal_sklearn_with_a_singleton_and_unordered_labels():
+    from sklearn.metrics import silhouette_samples
+
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((120, 5))
+    labels = rng.choice([7, 2, 9], size=120)
+    labels[17] = 5  # a cluster of one point scores 0
+    D = pairwise_distances(X)
+    ours = clustering.silhouette_values(D, labels)
+    assert_allclose(ours, silhouette_samples(X, labels), atol=1e-5)
+    assert ours[17] == 0.0
+    assert clustering.mean_silhouette(X, labels) == pytest.approx(float(np.mean(ours)))
 
 
 def test_fit_kmeans_recovers_the_blobs():

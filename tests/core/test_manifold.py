@@ -1,14 +1,12 @@
-"""core.manifold: embeddings on known structure, the fast MDS against scikit-learn, quality, caching."""
+"""core.manifold: embeddings on known structure, quality, caching."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
-from sklearn.manifold import MDS
 from sklearn.manifold import trustworthiness as sk_trustworthiness
 
-from core import cache, manifold
-from core.neighbors import pairwise_distances
+from core import cache, manifold, mds
 
 
 def noisy_plane(n=300, dims=50, noise=0.02, seed=0):
@@ -41,7 +39,7 @@ def test_trustworthiness_is_near_one_on_an_easy_manifold_and_low_on_noise():
 def test_array_methods_recover_a_plane(method):
     X, _ = noisy_plane()
     if method == "mds":
-        coords, route, extra = manifold.mds(X, n_iter=100)
+        coords, route, extra = mds.mds(X, n_iter=100)
         assert "SMACOF" in route and extra["n_iter"] <= 100
     elif method == "tsne":
         coords, route = manifold.tsne(X, perplexity=20, n_iter=250, random_state=0)
@@ -50,32 +48,6 @@ def test_array_methods_recover_a_plane(method):
         coords, route = manifold.lle(X, n_neighbors=12, random_state=0)
     assert coords.shape == (len(X), 2) and coords.dtype == np.float32
     assert manifold.trustworthiness(X, coords) > 0.95
-
-
-def test_smacof_reaches_the_stress_of_sklearn():
-    rng = np.random.default_rng(0)
-    X = rng.standard_normal((150, 8)) * np.array([4, 3, 2, 1, 1, 0.5, 0.5, 0.5])
-    D = pairwise_distances(X)
-    ours, stress, n_iter = manifold.smacof(D, manifold.classical_mds_start(X, D), max_iter=300)
-    ref = MDS(n_components=2, n_init=4, max_iter=300, metric_mds=True, metric="precomputed",
-              init="random", normalized_stress=False, eps=1e-6, random_state=0)
-    ref.fit(D.astype(np.float64))
-    assert stress <= ref.stress_ * 1.01
-    # the returned stress is the stress of the returned configuration
-    d = pairwise_distances(ours)
-    assert stress == pytest.approx(((d - D) ** 2).sum() / 2, rel=1e-3)
-    again = manifold.smacof(D, manifold.classical_mds_start(X, D), max_iter=300)
-    assert_array_equal(ours, again[0])
-
-
-def test_landmark_mds_route_for_many_points():
-    X, _ = noisy_plane(n=600, dims=20)
-    coords, route, extra = manifold.mds(X, exact_max=300, landmarks=120, random_state=0)
-    assert route.startswith("landmark") and extra["landmarks"] == 120
-    assert coords.shape == (600, 2) and np.isfinite(coords).all()
-    assert manifold.trustworthiness(X, coords) > 0.95
-    same = manifold.mds(X, exact_max=300, landmarks=120, random_state=0)[0]
-    assert_array_equal(coords, same)
 
 
 def test_evaluate_on_separated_classes():
