@@ -89,7 +89,8 @@ def compile_kernels(progress: Optional[ProgressFn] = None) -> dict[str, float]:
     """Compile every numba kernel the maps use into the disk cache; seconds per group.
 
     Runs each on a few generated points: metric MDS (both routes) and UMAP
-    (its layout, spectral start and transform). A later process loads them
+    (its layout and spectral start; its own neighbour index and transform,
+    which maps above :data:`core.manifold.PLACE_ABOVE` use). A later process loads them
     from the cache instead of compiling (at 4,208 products the first UMAP of
     a new process otherwise pays its compiling again).
     """
@@ -106,6 +107,9 @@ def compile_kernels(progress: Optional[ProgressFn] = None) -> dict[str, float]:
     steps = [
         ("MDS", lambda: mds.mds(Y[:60], n_iter=5, landmarks=20, exact_max=40)),
         ("UMAP", lambda: manifold.umap_embed(Y, n_neighbors=5, n_iter=10)),
+        # fitted with its own neighbour index and placing others (large maps)
+        ("UMAP transform", lambda: manifold.place(
+            manifold.umap_model(Y[:150], n_neighbors=5, n_iter=10), Y[150:])),
     ]
     for i, (name, run) in enumerate(steps):
         report(progress, i / len(steps), f"compiling the {name} kernels")

@@ -69,6 +69,13 @@ DEFAULTS: dict[str, dict] = {
 #: others are placed by the fitted model. t-SNE's FFT gradient on 20,000
 #: points takes about a minute on 2 cores and keeps the catalogue's clusters.
 FIT_SAMPLE = 20_000
+#: In one process too, above these sizes UMAP and LLE are fitted on a nested
+#: sample of that many products and place the others with their own transform
+#: (umap-learn's ``transform``, scikit-learn LLE's barycentric ``transform``).
+#: Measured on all 42,072 catalogue products (2 cores): UMAP 10 s against
+#: 61 s fitted whole, trustworthiness 0.9515 against 0.9511; LLE 6 s against
+#: 70 s, 0.8461 against 0.8396 (the whole fit is no better).
+PLACE_ABOVE = {"umap": FIT_SAMPLE, "lle": 10_000}
 #: Products LLE and MDS are computed on when a catalogue goes to Dask (nested:
 #: MDS's sample is part of LLE's); they place no others.
 SAMPLE_ONLY = {"lle": 5000, "mds": 3000}
@@ -215,17 +222,22 @@ def tsne(Y: np.ndarray, *, perplexity: float = 30.0, n_iter: int = 250,
                     f"{total} iterations")
 
 
+def lle_model(Y: np.ndarray, *, n_neighbors: int = 5, random_state: int = config.DEFAULT_RANDOM_STATE,
+              n_jobs: Optional[int] = None):
+    """A fitted standard LLE (scikit-learn) of ``Y``: ``embedding_``, and ``transform`` for others."""
+    from sklearn.manifold import LocallyLinearEmbedding
+
+    model = LocallyLinearEmbedding(n_neighbors=int(min(n_neighbors, len(Y) - 1)), n_components=2,
+                                   random_state=random_state, n_jobs=n_jobs or n_threads())
+    return model.fit(np.asarray(Y, dtype=np.float64))
+
+
 def lle(Y: np.ndarray, *, n_neighbors: int = 5, random_state: int = config.DEFAULT_RANDOM_STATE,
         n_jobs: Optional[int] = None) -> tuple[np.ndarray, str]:
     """Standard locally linear embedding (scikit-learn), ``n_neighbors`` neighbours."""
-    from sklearn.manifold import LocallyLinearEmbedding
-
-    n_jobs = n_jobs or n_threads()
-    n_neighbors = int(min(n_neighbors, len(Y) - 1))
-    model = LocallyLinearEmbedding(n_neighbors=n_neighbors, n_components=2,
-                                   random_state=random_state, n_jobs=n_jobs)
-    coords = model.fit_transform(np.asarray(Y, dtype=np.float64)).astype(np.float32)
-    return coords, f"scikit-learn LLE, {n_neighbors} neighbours, {n_jobs} threads"
+    model = lle_model(Y, n_neighbors=n_neighbors, random_state=random_state, n_jobs=n_jobs)
+    return (np.asarray(model.embedding_, dtype=np.float32),
+            f"scikit-learn LLE, {model.n_neighbors} neighbours, {model.n_jobs} threads")
 
 
 def import_umap():
@@ -339,17 +351,18 @@ def umap_model(Y: np.ndarray, *, n_neighbors: int = 15, n_iter: Optional[int] = 
 
 def place(model, Y: np.ndarray, *, block: int = PLACE_BLOCK,
           progress: Optional[ProgressFn] = None) -> np.ndarray:
-    """Positions of new points ``Y`` on a fitted t-SNE or UMAP map.
+    """Positions of new points ``Y`` on a fitted t-SNE, UMAP or LLE map.
 
     openTSNE's ``TSNEEmbedding.transform`` (each point starts at the median
     of its neighbours in the fitted map, then is optimized against the fixed
-    map) or umap-learn's ``UMAP.transform``, in blocks of ``block`` rows so
+    map), umap-learn's ``UMAP.transform`` or scikit-learn LLE's (barycentric
+    weights of the point's neighbours), in blocks of ``block`` rows so
     memory stays bounded however many points there are.
 
     Parameters
     ----------
-    model : openTSNE.TSNEEmbedding or umap.UMAP
-        From :func:`tsne_model` or :func:`umap_model`.
+    model : openTSNE.TSNEEmbedding, umap.UMAP or LocallyLinearEmbedding
+        From :func:`tsne_model`, :func:`umap_model` or :func:`lle_model`.
     Y : ndarray of shape (n_samples, n_dims)
         In the space the model was fitted in.
     block : int, default PLACE_BLOCK
@@ -611,23 +624,42 @@ def _embed_by_sample(sub, method: str, p: dict, random_state: int, progress=None
                          rows=rows if sample_only else None)
     rows = nested_sample(n, FIT_SAMPLE, random_state)
     report(progress, 0.3, f"{name}: fitting on {len(rows):,} of {n:,} products, PCA-{dims}")
+    coords, route = fit_and_place(method, Y, rows, p, random_state, progress=scaled(progress, 0.3, 1.0))
+    report(progress, 1.0, f"{name} done")
+    return Embedding(coords=coords, method=method, params=p, seconds=time.perf_counter() - t0,
+                     route=route.replace(" products;", f" products (PCA-{dims});"))
+
+
+def fit_and_place(method: str, Y: np.ndarray, rows: np.ndarray, p: dict, random_state: int,
+                  progress: Optional[ProgressFn] = None) -> tuple[np.ndarray, str]:
+    """Fit ``method`` ("tsne", "umap" or "lle") on ``Y[rows]`` and place every other row.
+
+    Returns the coordinates of every row of ``Y`` (the fitted ones keep
+    their fitted positions) and the route in words.
+    """
+    n = len(Y)
+    name = DISPLAY_NAMES[method]
     if method == "tsne":
         model = tsne_model(Y[rows], perplexity=p["perplexity"], n_iter=p["n_iter"],
                            random_state=random_state)
         fitted, how = np.asarray(model, dtype=np.float32), "openTSNE transform"
-    else:
+    elif method == "umap":
         model = umap_model(Y[rows], n_neighbors=p["n_neighbors"], n_iter=p["n_iter"],
                            random_state=random_state)
         fitted, how = np.asarray(model.embedding_, dtype=np.float32), "umap-learn transform"
+    elif method == "lle":
+        model = lle_model(Y[rows], n_neighbors=p["n_neighbors"], random_state=random_state)
+        fitted, how = np.asarray(model.embedding_, dtype=np.float32), "LLE's barycentric transform"
+    else:
+        raise ValueError(f"{name} has no out-of-sample transform")
+    report(progress, 0.6, f"{name}: placing the other {n - len(rows):,} products")
     coords = np.empty((n, 2), dtype=np.float32)
     coords[rows] = fitted
     others = np.setdiff1d(np.arange(n), rows, assume_unique=True)
     if len(others):
-        coords[others] = place(model, Y[others], progress=scaled(progress, 0.7, 1.0))
-    report(progress, 1.0, f"{name} done")
-    return Embedding(coords=coords, method=method, params=p, seconds=time.perf_counter() - t0,
-                     route=f"{name} fitted on {len(rows):,} of {n:,} products (PCA-{dims}); "
-                           f"the other {len(others):,} placed by {how}")
+        coords[others] = place(model, Y[others], progress=scaled(progress, 0.6, 1.0))
+    return coords, (f"{name} fitted on {len(rows):,} of {n:,} products; "
+                    f"the other {len(others):,} placed by {how}")
 
 
 def shared_rows(embeddings) -> Optional[np.ndarray]:
@@ -674,7 +706,7 @@ def coords_on(emb: Embedding, rows: Optional[np.ndarray]) -> np.ndarray:
     return coords[pos]
 
 
-@cache.memoize("manifold.embed", version=2, admit=_admit_embed)
+@cache.memoize("manifold.embed", version=3, admit=_admit_embed)
 def _embed(sub, method: str, params: tuple, random_state: int, progress=None) -> Embedding:
     p = dict(params)
     if method != "pca" and on_dask(sub):
@@ -690,7 +722,10 @@ def _embed(sub, method: str, params: tuple, random_state: int, progress=None) ->
         Y, where = _input(sub, p.get("n_input_dims"), random_state, step)
         rest = scaled(progress, 0.3, 1.0)
         report(progress, 0.3, f"{DISPLAY_NAMES[method]} {where}")
-        if method == "tsne":
+        if len(Y) > PLACE_ABOVE.get(method, len(Y)):
+            rows = nested_sample(len(Y), PLACE_ABOVE[method], random_state)
+            coords, route = fit_and_place(method, Y, rows, p, random_state, progress=rest)
+        elif method == "tsne":
             coords, route = tsne(Y, perplexity=p["perplexity"], n_iter=p["n_iter"],
                                  random_state=random_state, progress=rest)
         elif method == "lle":

@@ -158,7 +158,12 @@ def _fit_default(x_fit, ys_fit, x_tune, ys_tune, n_classes, recipe: dict, seed: 
     losses = [weighted_loss(class_weights(y, n, recipe["class_weight_power"], recipe["class_weight_cap"]),
                             recipe["label_smoothing"]) for y, n in zip(ys_fit, n_classes)]
     aux = float(recipe.get("aux_loss_weight", 1.0))
-    model.compile(optimizer=keras.optimizers.AdamW(schedule, weight_decay=recipe["weight_decay"]),
+    # An exponential moving average of the weights (recipe "ema_momentum"):
+    # Keras keeps it beside the weights and writes it into them when fit ends.
+    ema = recipe.get("ema_momentum")
+    optimizer = keras.optimizers.AdamW(schedule, weight_decay=recipe["weight_decay"],
+                                       use_ema=bool(ema), ema_momentum=float(ema or 0.99))
+    model.compile(optimizer=optimizer,
                   loss=losses, loss_weights=[1.0] + [aux] * (len(losses) - 1),
                   metrics=[["sparse_categorical_accuracy"]] + [[] for _ in losses[1:]])
     targets = tuple(np.asarray(y, np.int32) for y in ys_fit)
@@ -171,6 +176,8 @@ def _fit_default(x_fit, ys_fit, x_tune, ys_tune, n_classes, recipe: dict, seed: 
                     lambda m, x: head_probas(m, x, tta=False))
     model.fit(ds, epochs=epochs, verbose=0, callbacks=[log])
     best_epoch = epochs
+    if ema:  # the averaged weights are the answer; the log's best epoch held raw weights
+        return model, log.history, best_epoch
     if log.best[1] is not None and log.best[0] > log.history[-1].get("val_accuracy", -1):
         model.set_weights(log.best[1])
         best_epoch = log.best[2]

@@ -36,3 +36,40 @@ def test_umap_kernels_cache_to_disk():
     assert umap._fashion_cached
     jitted = [f for f in vars(umap_module).values() if isinstance(f, Dispatcher)]
     assert jitted and not any(isinstance(f._cache, NullCache) for f in jitted)
+
+
+@pytest.mark.parametrize("method", ["lle", "umap"])
+def test_a_large_map_is_fitted_on_a_sample_and_places_the_rest(tiny_sub, monkeypatch, method):
+    n = len(tiny_sub.ids)
+    size = n // 2
+    monkeypatch.setitem(manifold.PLACE_ABOVE, method, size)
+    kwargs = {"n_neighbors": 8}
+    emb = manifold.embed(tiny_sub, method, n_input_dims=10, **kwargs)
+    assert f"fitted on {size:,} of {n:,} products" in emb.route
+    assert f"the other {n - size:,} placed by" in emb.route and "PCA-10" in emb.route
+    assert emb.coords.shape == (n, 2) and np.isfinite(emb.coords).all()
+    assert emb.rows is None  # every product is on the map
+    # the fitted products keep their fitted positions: the sample is nested
+    rows = manifold.nested_sample(n, size, 42)
+    fitted = manifold.fit_and_place(method, manifold.pca.transform(tiny_sub, 10, 42), rows,
+                                    {**manifold.DEFAULTS[method], **kwargs}, 42)[0]
+    np.testing.assert_allclose(emb.coords[rows], fitted[rows], atol=1e-4)
+
+
+def test_compile_names_every_kernel_group_and_leaves_them_on_disk(tmp_path, monkeypatch, capsys):
+    """`python -m core compile --json`: every group compiled, numba's disk cache holds them."""
+    import json
+    from pathlib import Path
+
+    import numba
+
+    from core.__main__ import main
+
+    monkeypatch.setenv("FASHION_CACHE_DIR", str(tmp_path))
+    assert main(["compile", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out["seconds"]) == {"MDS", "UMAP", "UMAP transform"}
+    # numba's cache folder is fixed once per process (the first cache folder seen)
+    indexes = {p.name for p in Path(numba.config.CACHE_DIR).rglob("*.nbi")}
+    assert any("_guttman_py" in name for name in indexes)
+    assert any("_place_py" in name for name in indexes)
