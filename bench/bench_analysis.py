@@ -224,6 +224,10 @@ STEPS = ("pca95", "reconstruction", "pca2", "tsne", "lle", "mds", "kmeans", "bic
 EMBEDDINGS = ("pca2", "tsne", "lle", "mds", "umap")
 
 
+def _show(v) -> str:
+    return f"{v:.4f}" if isinstance(v, float) else str(v)
+
+
 def fmt_s(t) -> str:
     return f"{t.wall:8.2f}s" if t is not None else "       --"
 
@@ -269,7 +273,7 @@ def main(argv=None) -> int:
             manifold.import_umap()  # as the project imports it: without TensorFlow
 
     # Compiled once per install (`python -m core compile`), not per run.
-    kernels = compiled.compile_kernels()
+    kernels = manifold.compile_kernels()
     log("numba kernels compiled before the clock: " + ", ".join(f"{k} {v:.1f}s" for k, v in kernels.items()))
 
     dataset = open_dataset(args.data)
@@ -334,8 +338,7 @@ def main(argv=None) -> int:
             vp, vn = info_p.get(key), info_n.get(key)
             if vp is None and vn is None:
                 continue
-            show = (lambda v: f"{v:.4f}" if isinstance(v, float) else str(v))
-            figs.append(f"{key} {show(vp)}" + (f" (nb {show(vn)})" if vn is not None else ""))
+            figs.append(f"{key} {_show(vp)}" + (f" (nb {_show(vn)})" if vn is not None else ""))
         label = step + ("" if counted else " *")
         print(f"{label:<15}{fmt_s(tn)}{fmt_s(tp)}{ratio}{tp.cpu:9.1f}s   {'; '.join(figs)}")
     print("-" * len(head))

@@ -214,7 +214,7 @@ def cmd_cache(args) -> int:
 
 
 def cmd_compile(args) -> int:
-    from .compiled import compile_kernels
+    from .manifold import compile_kernels
 
     seconds = compile_kernels(progress=_progress_printer())
     result = {"seconds": seconds, "cache": os.environ.get("NUMBA_CACHE_DIR")

@@ -5,17 +5,14 @@ compiled code is cached on disk. :func:`numba_cache` points numba's cache at
 the project's cache folder (``<cache>/numba``, or ``$NUMBA_CACHE_DIR`` when
 set), :func:`cache_compiled` turns the disk cache on for a library's
 kernels that were declared without it (umap-learn, pynndescent), and
-:func:`compile_kernels` (``python -m core compile``) fills the cache once per
+:func:`core.manifold.compile_kernels` (``python -m core compile``) fills it once per
 install, so that no server start or first map pays for compiling.
 """
 from __future__ import annotations
 
 import os
-import time
-from typing import Optional
 
 from . import config
-from .progress import ProgressFn, report
 
 
 def n_threads() -> int:
@@ -84,39 +81,3 @@ class threads:
         numba.set_num_threads(self.old)
         return False
 
-
-def compile_kernels(progress: Optional[ProgressFn] = None) -> dict[str, float]:
-    """Compile every numba kernel the maps use into the disk cache; seconds per group.
-
-    Runs each on a few generated points: metric MDS (both routes) and UMAP
-    (its layout and spectral start; its own neighbour index and transform,
-    which maps above :data:`core.manifold.PLACE_ABOVE` use). A later process loads them
-    from the cache instead of compiling (at 4,208 products the first UMAP of
-    a new process otherwise pays its compiling again).
-    """
-    import warnings
-
-    import numpy as np
-
-    from . import manifold, mds
-
-    numba_cache()
-    rng = np.random.default_rng(0)
-    Y = rng.standard_normal((200, 8)).astype(np.float32)
-    seconds = {}
-    steps = [
-        ("MDS", lambda: mds.mds(Y[:60], n_iter=5, landmarks=20, exact_max=40)),
-        ("UMAP", lambda: manifold.umap_embed(Y, n_neighbors=5, n_iter=10)),
-        # fitted with its own neighbour index and placing others (large maps)
-        ("UMAP transform", lambda: manifold.place(
-            manifold.umap_model(Y[:150], n_neighbors=5, n_iter=10), Y[150:])),
-    ]
-    for i, (name, run) in enumerate(steps):
-        report(progress, i / len(steps), f"compiling the {name} kernels")
-        t0 = time.perf_counter()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            run()
-        seconds[name] = round(time.perf_counter() - t0, 2)
-    report(progress, 1.0, "kernels compiled")
-    return seconds

@@ -34,6 +34,7 @@ from typing import Optional
 import numpy as np
 
 from . import admission, cache, config, images, pca, spaces
+from .compiled import n_threads
 from .neighbors import kneighbors
 from .progress import ProgressFn, report, scaled
 
@@ -60,7 +61,8 @@ ROUTES = ("2d", "pca")
 # ----------------------------------------------------------------------------
 # Array-level math
 # ----------------------------------------------------------------------------
-def fit_gmm(X: np.ndarray, n_components: int, random_state: int = config.DEFAULT_RANDOM_STATE):
+def fit_gmm(X: np.ndarray, n_components: int, random_state: int = config.DEFAULT_RANDOM_STATE,
+            limit: bool = True):
     """A full-covariance :class:`sklearn.mixture.GaussianMixture` fitted on ``X``.
 
     Parameters
@@ -68,6 +70,9 @@ def fit_gmm(X: np.ndarray, n_components: int, random_state: int = config.DEFAULT
     X : ndarray of shape (n_samples, n_features)
     n_components : int
     random_state : int, default 42
+    limit : bool, default True
+        Fit a small ``X`` on one BLAS thread (:func:`core.spaces.limit_threads`);
+        False when the caller has set the limit (it is process-wide).
 
     Returns
     -------
@@ -81,6 +86,8 @@ def fit_gmm(X: np.ndarray, n_components: int, random_state: int = config.DEFAULT
                          f"got {n_components}")
     model = GaussianMixture(n_components=n_components, covariance_type="full",
                             random_state=random_state)
+    if not limit:
+        return model.fit(np.asarray(X, dtype=np.float64))
     # Small dense algebra: threads gain nothing and, on a busy machine, their
     # spinning costs a hundredfold (see core.spaces.SINGLE_THREAD_BELOW).
     with spaces.limit_threads(len(X)):
@@ -118,11 +125,28 @@ def bic_curve(X: np.ndarray, n_range=DEFAULT_N_RANGE, random_state: int = config
     else:
         ns = spaces.sweep_counts(n_range, len(X), "n_range")
     bic, aic = [], []
-    for i, n in enumerate(ns):
-        report(progress, i / len(ns), f"Gaussian mixture n={n}")
-        model = fit_gmm(X, n, random_state)
-        bic.append(float(model.bic(X)))
-        aic.append(float(model.aic(X)))
+    if len(X) < spaces.SINGLE_THREAD_BELOW and n_threads() > 1 and len(ns) > 1:
+        # Each small fit runs on one thread, so the sizes are fitted side by
+        # side, one per core (the pca route's 8 sizes at 4,208 products: 3.8 s
+        # against 6.8 s on 2 cores). The one-thread limit is process-wide,
+        # so it is set once around the pool. Largest first: they take longest.
+        from concurrent.futures import ThreadPoolExecutor, as_completed
+
+        models: dict = {}
+        with spaces.limit_threads(len(X)), ThreadPoolExecutor(n_threads()) as pool:
+            futures = {pool.submit(fit_gmm, X, n, random_state, False): n for n in sorted(ns, reverse=True)}
+            for done, future in enumerate(as_completed(futures)):
+                models[futures[future]] = future.result()
+                report(progress, (done + 1) / len(ns), f"Gaussian mixture n={futures[future]}")
+        for n in ns:
+            bic.append(float(models[n].bic(X)))
+            aic.append(float(models[n].aic(X)))
+    else:
+        for i, n in enumerate(ns):
+            report(progress, i / len(ns), f"Gaussian mixture n={n}")
+            model = fit_gmm(X, n, random_state)
+            bic.append(float(model.bic(X)))
+            aic.append(float(model.aic(X)))
     report(progress, 1.0, "mixture sweep done")
     return {"n": ns, "bic": bic, "aic": aic,
             "bic_k": int(ns[int(np.argmin(bic))]), "aic_k": int(ns[int(np.argmin(aic))])}

@@ -39,6 +39,19 @@ def test_bic_over_explicit_counts():
         mixture.bic_curve(X, (3, 1))
 
 
+def test_sizes_fitted_side_by_side_give_the_sequential_sweep_and_leave_blas_as_it_was(monkeypatch):
+    from threadpoolctl import threadpool_info
+
+    X, _ = three_components(300)
+    before = [pool["num_threads"] for pool in threadpool_info()]
+    monkeypatch.setattr(mixture, "n_threads", lambda: 2)
+    side_by_side = mixture.bic_curve(X, (1, 6), random_state=0)
+    monkeypatch.setattr(mixture, "n_threads", lambda: 1)
+    one_by_one = mixture.bic_curve(X, (1, 6), random_state=0)
+    assert side_by_side == one_by_one
+    assert [pool["num_threads"] for pool in threadpool_info()] == before
+
+
 def test_sampling_uses_the_chosen_model_not_the_last_of_the_sweep():
     X, _ = three_components()
     out = mixture.sample_points(X, 500, n_range=(1, 8), random_state=0)
