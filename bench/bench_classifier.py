@@ -169,6 +169,9 @@ def main(argv=None) -> int:
     parser.add_argument("--fraction", type=float, default=0.1)
     parser.add_argument("--seeds", default="42,43,44", help="comma-separated training seeds")
     parser.add_argument("--epochs", type=int, default=None, help="override the default's epochs")
+    parser.add_argument("--ema", type=float, default=None, metavar="MOMENTUM",
+                        help="train the default model with a moving average of its weights "
+                             "(the recipe's ema_momentum, e.g. 0.99)")
     parser.add_argument("--seed-steps", type=int, default=5, help="timed steps of the notebook's model")
     parser.add_argument("--full", action="store_true", help="also train on the whole dataset")
     parser.add_argument("--cache", default=None, help="cache folder (default: a fresh temporary one)")
@@ -187,6 +190,9 @@ def main(argv=None) -> int:
     from PIL import Image
 
     from core import classifier, dataset, subsample, uploads
+
+    if args.ema is not None:  # a recipe entry, so part of every cache key it trains
+        classifier.DEFAULT_RECIPE["ema_momentum"] = float(args.ema)
 
     ds = dataset.open_dataset(args.data)
     sub = subsample.Subsample(ds, fraction=args.fraction)

@@ -137,3 +137,25 @@ class _Existing:
 
     def exists(self):
         return True
+
+
+def test_the_moving_average_recipe_answers_with_the_averaged_weights():
+    """``ema_momentum`` turns on Keras's moving average; the last (averaged) weights are kept."""
+    import numpy as np
+
+    from core.classifier import models
+
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (48, models.IMAGE_HEIGHT, models.IMAGE_WIDTH, 3), dtype=np.uint8)
+    y = rng.integers(0, 3, 48)
+    recipe = {**models.DEFAULT_RECIPE, "width": 8, "batch_size": 16, "epochs": 3, "ema_momentum": 0.5}
+    model, history, best_epoch = training._fit_default(x[:32], [y[:32]], x[32:], [y[32:]], [3],
+                                                       recipe, seed=0)
+    assert model.optimizer.use_ema and model.optimizer.ema_momentum == 0.5
+    assert len(history) == 3 and best_epoch == 3
+    # the weights Keras wrote at the end are the optimizer's averages
+    optimizer = model.optimizer
+    pairs = list(zip(optimizer._trainable_variables, optimizer._model_variables_moving_average))
+    assert len(pairs) == len(model.trainable_variables)
+    for variable, average in pairs:
+        np.testing.assert_allclose(np.asarray(variable), np.asarray(average), rtol=1e-6)
