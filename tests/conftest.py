@@ -5,6 +5,7 @@ import os
 from pathlib import Path
 
 import pytest
+from make_data import make_dataset
 
 REPO = Path(__file__).resolve().parent.parent
 #: The real dataset, provided beside the repository when available.
@@ -41,3 +42,11 @@ def shared_data() -> Path:
         pytest.skip(f"the real dataset is not present at {SHARED_DATA.name} beside the repository "
                     "(set FASHION_SHARED_DATA to its folder to run this test)")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="module")
+def tiny_dataset(tmp_path_factory):
+    """A clean generated dataset of 48 products in the Kaggle layout."""
+    folder = tmp_path_factory.mktemp("tiny")
+    make_dataset(folder, n_good=48, damaged=False)
+    return folder

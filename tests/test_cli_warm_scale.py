@@ -5,19 +5,11 @@ import functools
 import json
 
 import pytest
-from make_data import make_dataset
 
 from core import __main__ as cli
 from core.dataset import open_dataset
 from core.scale import cluster
 from core.subsample import Subsample
-
-
-@pytest.fixture(scope="module")
-def tiny_folder(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("warm-scale")
-    make_dataset(folder, n_good=40, damaged=False)
-    return folder
 
 
 @pytest.fixture
@@ -36,30 +28,30 @@ def small_and_in_process(monkeypatch, tmp_path):
 
 
 def test_warm_on_the_dask_route_prints_the_dashboard_steps_and_the_scale_result(
-        tiny_folder, small_and_in_process, monkeypatch, capsys):
-    monkeypatch.setenv(cluster.MIN_ROWS_ENV, "10")  # 40 products count as a large catalogue
-    assert cli.main(["warm", "--data", str(tiny_folder), "--fraction", "1.0"]) == 0
+        tiny_dataset, small_and_in_process, monkeypatch, capsys):
+    monkeypatch.setenv(cluster.MIN_ROWS_ENV, "10")  # 48 products count as a large catalogue
+    assert cli.main(["warm", "--data", str(tiny_dataset), "--fraction", "1.0"]) == 0
     out, err = capsys.readouterr()
     assert "dashboard http" in err  # the link, before the work
-    for step in ("decoding 40 images", "PCA: covariance", "k-means", "t-SNE"):
+    for step in ("decoding 48 images", "PCA: covariance", "k-means", "t-SNE"):
         assert step in err, step
     assert out.startswith("route: Dask (local)")
-    assert "40 products, 40 with a readable image" in out
+    assert "48 products, 48 with a readable image" in out
     assert "components for 95% of the variance (between" in out
     assert "k-means: elbow k = " in out and "ARI" in out
     assert "tsne" in out and "done in" in out
 
 
-def test_warm_json_says_which_route_ran(tiny_folder, small_and_in_process, monkeypatch, capsys):
+def test_warm_json_says_which_route_ran(tiny_dataset, small_and_in_process, monkeypatch, capsys):
     monkeypatch.setenv(cluster.DASK_ENV, "local")
-    assert cli.main(["warm", "--data", str(tiny_folder), "--fraction", "1.0", "--json"]) == 0
+    assert cli.main(["warm", "--data", str(tiny_dataset), "--fraction", "1.0", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
-    assert result["route"] == "local" and result["readable"] == 40
+    assert result["route"] == "local" and result["readable"] == 48
     assert set(result["steps"]) >= {"features", "pca", "kmeans", "mixture", "map: tsne"}
-    assert result["embeddings"]["lle"]["n_fitted"] == 40
+    assert result["embeddings"]["lle"]["n_fitted"] == 48
 
 
-def test_small_catalogues_stay_in_memory(tiny_folder, small_and_in_process, monkeypatch, capsys):
+def test_small_catalogues_stay_in_memory(tiny_dataset, small_and_in_process, monkeypatch, capsys):
     def no_cluster(*args, **kwargs):
         raise AssertionError("a small catalogue must not start a cluster")
 
@@ -72,6 +64,6 @@ def test_small_catalogues_stay_in_memory(tiny_folder, small_and_in_process, monk
     monkeypatch.setattr(pipeline, "warm", lambda sub, rs, progress=None: calls.append(sub) or {
         "dataset": {}, "n_components_95": 3, "variance_2d": 40.0, "elbow_k": 3, "silhouette_k": 3,
         "bic_k": 2, "seconds": 0.1})
-    assert cli.main(["warm", "--data", str(tiny_folder)]) == 0
+    assert cli.main(["warm", "--data", str(tiny_dataset)]) == 0
     assert len(calls) == 1
     assert "PCA: 3 components for 95%" in capsys.readouterr().out

@@ -33,13 +33,9 @@ def test_the_largest_trained_fraction_is_found(trained_on_half):
     assert classifier.best_trained(trained_on_half, (0.5,), model="seed") is None
 
 
-def test_the_page_answers_with_it_and_offers_training_on_the_settings(trained_on_half, shared_cache):
-    at = AppTest.from_file(APP, default_timeout=240)
-    at.query_params["fraction"] = "1.0"
-    at.run()
-    at.switch_page("pages/classifier.py").run()
-    assert not at.exception, [e.message for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
+def test_the_page_answers_with_it_and_offers_training_on_the_settings(trained_on_half, shared_cache,
+                                                                     classifier_page):
+    at = classifier_page("1.0")
     notes = [i.value for i in at.info]
     assert any("answered by the one trained on 50% of the catalogue" in n for n in notes), notes
     assert any(b.label == "Train now" for b in at.button)

@@ -7,14 +7,9 @@ trained model shows.
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from core import classifier, config
-
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
 pytestmark = pytest.mark.slow
 
@@ -26,13 +21,8 @@ def trained(tagging_catalogue):
     return classifier.train(subsample.Subsample(dataset.open_dataset(tagging_catalogue), fraction=1.0))
 
 
-def test_the_page_shows_every_attribute_and_the_catalogue_check(trained, shared_cache):
-    at = AppTest.from_file(APP, default_timeout=240)
-    at.query_params["fraction"] = "1.0"
-    at.run()
-    at.switch_page("pages/classifier.py").run()
-    assert not at.exception, [e.message for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
+def test_the_page_shows_every_attribute_and_the_catalogue_check(trained, shared_cache, classifier_page):
+    at = classifier_page("1.0")
     assert any("validation accuracy" in s.value for s in at.success)
     assert [t.label for t in at.tabs] == list(config.LABEL_COLUMNS)
     headers = [h.value for h in at.header]
