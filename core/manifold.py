@@ -51,9 +51,10 @@ DISPLAY_NAMES: dict[str, str] = {
 DEFAULTS: dict[str, dict] = {
     "pca": {},
     # 250 early-exaggeration iterations then 250: on the shared data the
-    # trustworthiness is that of openTSNE's 250 + 500 (0.9697 against 0.9695 at
-    # 4,208 products, 0.9655 both at 42,072) in half the time or less (FFT's
-    # later iterations cost more as the map spreads: 39 s against 92 s at 42k).
+    # trustworthiness is that of openTSNE's 250 + 500 (at 4,208 products with
+    # BH_THETA 0.9697 against 0.9695; at 42,072 0.9655 both) in half the time or
+    # less (FFT's later iterations cost more as the map spreads: 39 s against
+    # 92 s at 42k).
     "tsne": {"n_input_dims": 50, "perplexity": 30.0, "n_iter": 250},
     # LLE is sensitive to its input: 5 neighbours (scikit-learn's default, the
     # notebook's) on 300 components (95% of the variance) keep the notebook's
@@ -173,9 +174,9 @@ def _input(sub, n_input_dims: Optional[int], random_state: int, progress=None) -
 # ----------------------------------------------------------------------------
 # Array level: the methods
 # ----------------------------------------------------------------------------
-#: Barnes-Hut's opening angle below 10,000 points: 1.0 instead of openTSNE's
-#: 0.5 takes a third of the time at 4,208 products for the same
-#: trustworthiness (0.9697 against 0.9701).
+#: Barnes-Hut's opening angle below 10,000 points, 1.0 instead of openTSNE's
+#: 0.5: at 4,208 products and 250 + 250 iterations, 3.9 s and trustworthiness
+#: 0.9697 (0.8: 6.2 s, 0.9701; openTSNE's 0.5 with 250 + 500: 11.9 s, 0.9695).
 BH_THETA = 1.0
 
 
@@ -283,7 +284,8 @@ def compile_kernels(progress: Optional[ProgressFn] = None) -> dict[str, float]:
     Runs each on a few generated points: metric MDS (both routes) and UMAP
     (its layout and spectral start; its own neighbour index and transform,
     which maps above :data:`PLACE_ABOVE` use). A later process loads them
-    from the cache instead of compiling: about 30 s on 2 cores. What numba
+    from the cache instead of compiling: about 100 s on 2 cores when
+    compiled fresh (MDS 2 s, UMAP 20 s, its index and transform 80 s). What numba
     cannot cache is still compiled once per process: pynndescent's search
     takes a function argument, about 14 s before a process's first UMAP
     above :data:`PLACE_ABOVE` (measured at 42,072 products).
@@ -410,7 +412,7 @@ def place(model, Y: np.ndarray, *, block: int = PLACE_BLOCK,
     """
     out = np.empty((len(Y), 2), dtype=np.float32)
     # each in the float type it was fitted in: LLE's neighbour search on
-    # float32 queries against its float64 index took 13.8 s instead of 3.9 s
+    # float32 queries against its float64 index took 13.8 s instead of 4.6 s
     # for 32,072 products
     dtype = np.float32 if type(model).__module__.startswith("umap") else np.float64
     for start in range(0, len(Y), int(block)):
@@ -663,7 +665,7 @@ def _embed_by_sample(sub, method: str, p: dict, random_state: int, progress=None
     coords, route = fit_and_place(method, Y, rows, p, random_state, progress=scaled(progress, 0.3, 1.0))
     report(progress, 1.0, f"{name} done")
     return Embedding(coords=coords, method=method, params=p, seconds=time.perf_counter() - t0,
-                     route=route.replace(" products;", f" products (PCA-{dims});"))
+                     route=f"{route}, on PCA-{dims}")
 
 
 def fit_and_place(method: str, Y: np.ndarray, rows: np.ndarray, p: dict, random_state: int,
