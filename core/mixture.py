@@ -54,6 +54,8 @@ SAMPLE_COUNTS = (1, 2, 4, 8, 16, 24, 32, 48)
 #: random subset): enough for a few dozen components, and bounded on the whole
 #: dataset.
 SAMPLE_FIT_MAX = 10000
+#: Real images per block of the realism pass.
+_REAL_BLOCK = 2048
 #: Sampling routes, the notebook's first (see the module docstring).
 ROUTES = ("2d", "pca")
 
@@ -124,7 +126,14 @@ def bic_curve(X: np.ndarray, n_range=DEFAULT_N_RANGE, random_state: int = config
             raise ValueError(f"no usable count in {counts} for {len(X)} points")
     else:
         ns = spaces.sweep_counts(n_range, len(X), "n_range")
+    return _sweep_fits(X, ns, random_state, progress)[0]
+
+
+def _sweep_fits(X: np.ndarray, ns: list, random_state: int, progress: Optional[ProgressFn] = None
+                ) -> tuple[dict, dict]:
+    """:func:`bic_curve` over the counts ``ns``, and the fitted mixtures by count."""
     bic, aic = [], []
+    models: dict = {}
     if len(X) < spaces.SINGLE_THREAD_BELOW and n_threads() > 1 and len(ns) > 1:
         # Each small fit runs on one thread, so the sizes are fitted side by
         # side, one per core (the pca route's 8 sizes at 4,208 products: 3.8 s
@@ -132,24 +141,22 @@ def bic_curve(X: np.ndarray, n_range=DEFAULT_N_RANGE, random_state: int = config
         # so it is set once around the pool. Largest first: they take longest.
         from concurrent.futures import ThreadPoolExecutor, as_completed
 
-        models: dict = {}
         with spaces.limit_threads(len(X)), ThreadPoolExecutor(n_threads()) as pool:
             futures = {pool.submit(fit_gmm, X, n, random_state, False): n for n in sorted(ns, reverse=True)}
             for done, future in enumerate(as_completed(futures)):
                 models[futures[future]] = future.result()
                 report(progress, (done + 1) / len(ns), f"Gaussian mixture n={futures[future]}")
-        for n in ns:
-            bic.append(float(models[n].bic(X)))
-            aic.append(float(models[n].aic(X)))
     else:
         for i, n in enumerate(ns):
             report(progress, i / len(ns), f"Gaussian mixture n={n}")
-            model = fit_gmm(X, n, random_state)
-            bic.append(float(model.bic(X)))
-            aic.append(float(model.aic(X)))
+            models[n] = fit_gmm(X, n, random_state)
+    for n in ns:
+        bic.append(float(models[n].bic(X)))
+        aic.append(float(models[n].aic(X)))
     report(progress, 1.0, "mixture sweep done")
-    return {"n": ns, "bic": bic, "aic": aic,
-            "bic_k": int(ns[int(np.argmin(bic))]), "aic_k": int(ns[int(np.argmin(aic))])}
+    sweep = {"n": ns, "bic": bic, "aic": aic,
+             "bic_k": int(ns[int(np.argmin(bic))]), "aic_k": int(ns[int(np.argmin(aic))])}
+    return sweep, models
 
 
 def model_params(model) -> dict:
@@ -354,13 +361,14 @@ def _sampling_model(sub, route: str, n_components: Optional[int], pca_dims: int,
     if len(X) > SAMPLE_FIT_MAX:
         rows = np.sort(np.random.default_rng(random_state).choice(len(X), SAMPLE_FIT_MAX, replace=False))
         X = X[rows]
-    sweep = None
-    if n_components is None:
-        sweep = bic_curve(X, random_state=random_state, counts=SAMPLE_COUNTS,
-                          progress=scaled(progress, 0.1, 0.95))
-        n_components = sweep["bic_k"]
-    return {"model": fit_gmm(X, int(n_components), random_state), "n_components": int(n_components),
-            "bic": sweep}
+    if n_components is not None:
+        return {"model": fit_gmm(X, int(n_components), random_state),
+                "n_components": int(n_components), "bic": None}
+    # the chosen mixture is the sweep's own fit, not fitted again
+    counts = [n for n in SAMPLE_COUNTS if n <= len(X)]
+    sweep, models = _sweep_fits(np.asarray(X, dtype=np.float64), counts, random_state,
+                                scaled(progress, 0.1, 0.95))
+    return {"model": models[sweep["bic_k"]], "n_components": sweep["bic_k"], "bic": sweep}
 
 
 @cache.memoize("mixture.sample_images", version=2)
@@ -410,6 +418,68 @@ def sample_images(sub, n: int = 16, route: str = "pca", n_components: Optional[i
             "features": images.standardize(imgs.reshape(len(imgs), -1), pca.pixel_scale(sub))}
 
 
+def _real_row_stats(sub, progress: Optional[ProgressFn] = None) -> np.ndarray:
+    """Per real image of ``sub``: squared norm, mean and inverse RMS of its standardized row.
+
+    What :func:`_nearest_real` needs of every real image beyond one matrix
+    product with its raw pixels, computed in one pass over the memory-mapped
+    pixels (block by block: on the whole dataset the standardized matrix
+    would take 1.7 GB) and cached, so that both routes, and every count a page
+    asks for, share it. Float64, shape ``(n, 3)``; the inverse RMS is 1 for a
+    constant row, as :func:`normalize_rows` leaves it.
+    """
+    def compute() -> np.ndarray:
+        raw = pca.raw_pixels(sub, progress=progress)
+        scale = pca.pixel_scale(sub)
+        out = np.empty((len(raw), 3), dtype=np.float64)
+        for start in range(0, len(raw), _REAL_BLOCK):
+            s = images.standardize(raw[start:start + _REAL_BLOCK], scale)
+            sq = np.einsum("ij,ij->i", s, s, dtype=np.float64)
+            mean = s.mean(axis=1, dtype=np.float64)
+            rms = np.sqrt(np.maximum(sq / s.shape[1] - mean * mean, 0.0))
+            out[start:start + len(s)] = np.column_stack([sq, mean, 1.0 / np.where(rms > 0, rms, 1.0)])
+        return out
+
+    return cache.cached_array("mixture.real_row_stats", 1, (sub,), compute)
+
+
+def _nearest_real(sub, generated: np.ndarray, progress: Optional[ProgressFn] = None
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Distances from standardized rows to their nearest real image of ``sub``: normalized and raw.
+
+    The same figures as :func:`nearest_real_distance` on the standardized
+    real features, with and without contrast normalization, without
+    standardizing or normalizing a single real row: a real row ``r`` enters
+    only through ``r . (q / std)`` for each query ``q`` (standardization is
+    affine per feature) and through its cached :func:`_real_row_stats`, so
+    one pass reads the raw pixels once and does one matrix product per block
+    for both measures (at 4,208 images: 0.1 s against 1.3 s per route).
+    """
+    mean, std = (np.asarray(a, dtype=np.float64) for a in pca.pixel_scale(sub))
+    q = np.asarray(generated, dtype=np.float64)
+    qn = normalize_rows(generated).astype(np.float64)
+    d = q.shape[1]
+    stats = _real_row_stats(sub, progress=scaled(progress, 0.0, 0.6))
+    # s . q = r . (q / std) - mean . (q / std) for a standardized row s of r.
+    weights = np.vstack([q, qn]) / std
+    offset = weights @ mean
+    raw_pixels = pca.raw_pixels(sub)
+    best = np.full(2 * len(q), np.inf)
+    report(progress, 0.6, "distances to the real images")
+    for start in range(0, len(raw_pixels), _REAL_BLOCK):
+        block = np.asarray(raw_pixels[start:start + _REAL_BLOCK], dtype=np.float64)
+        sq, row_mean, inv_rms = stats[start:start + len(block)].T
+        dots = block @ weights.T - offset  # (rows, 2 n_queries): s . q, then s . qn
+        plain = (q * q).sum(axis=1) + sq[:, None] - 2.0 * dots[:, :len(q)]
+        # normalized row: (s - mean) / rms; qn sums to 0 up to rounding, kept exact here
+        cross = inv_rms[:, None] * (dots[:, len(q):] - row_mean[:, None] * qn.sum(axis=1))
+        norm_sq = inv_rms**2 * np.maximum(sq - d * row_mean**2, 0.0)
+        normed = (qn * qn).sum(axis=1) + norm_sq[:, None] - 2.0 * cross
+        best = np.minimum(best, np.concatenate([normed.min(axis=0), plain.min(axis=0)]))
+    dist = np.sqrt(np.maximum(best, 0.0))
+    return dist[:len(q)], dist[len(q):]
+
+
 @cache.memoize("mixture.realism", version=3)
 def realism(sub, n: int = 16, route: str = "pca", n_components: Optional[int] = None,
             pca_dims: int = DEFAULT_SAMPLE_DIMS, random_state: int = config.DEFAULT_RANDOM_STATE,
@@ -431,19 +501,8 @@ def realism(sub, n: int = 16, route: str = "pca", n_components: Optional[int] = 
     """
     gen = sample_images(sub, n, route, n_components, pca_dims, random_state,
                         progress=scaled(progress, 0.0, 0.5))
-    scale = pca.pixel_scale(sub)
-
-    def views(block: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        standardized = images.standardize(block, scale)
-        return normalize_rows(standardized), standardized
-
-    # One pass over the memory-mapped pixels, standardized block by block: on
-    # the whole dataset the standardized matrix would take 1.7 GB.
-    generated = np.asarray(gen["features"], dtype=np.float32)
-    (d, _), (raw, _) = kneighbors([normalize_rows(generated), generated],
-                                  pca.raw_pixels(sub, progress=scaled(progress, 0.5, 0.7)), 1,
-                                  transform=views)
-    d, raw = d[:, 0], raw[:, 0]
+    d, raw = _nearest_real(sub, np.asarray(gen["features"], dtype=np.float32),
+                           progress=scaled(progress, 0.5, 1.0))
     report(progress, 1.0, f"realism of the {route} route measured")
     return {"mean_distance": float(d.mean()), "distances": d, "mean_euclidean": float(raw.mean()),
             "route": route, "n_components": gen["n_components"], "dims": gen["dims"]}

@@ -125,6 +125,26 @@ def test_nearest_real_distance():
     assert_allclose(mixture.nearest_real_distance(gen, real, batch=9), brute, rtol=1e-4)
 
 
+def test_realism_pass_matches_the_standardized_features(tiny_sub, monkeypatch):
+    """The one-product pass gives the distances of comparing standardized rows directly."""
+    from core import pca
+
+    rng = np.random.default_rng(3)
+    features = tiny_sub.features()
+    queries = np.vstack([features[[4]] * 2.5 + 1.0,  # a contrast change of a real product
+                         rng.standard_normal((5, features.shape[1])), features[[9]]]).astype(np.float32)
+    monkeypatch.setattr(mixture, "_REAL_BLOCK", 7)  # several blocks, the last one short
+    normed, raw = mixture._nearest_real(tiny_sub, queries)
+    assert_allclose(normed, mixture.nearest_real_distance(queries, features), rtol=1e-4, atol=5e-3)
+    assert_allclose(raw, mixture.nearest_real_distance(queries, features, normalize=False),
+                    rtol=1e-4, atol=5e-3)
+    assert normed[0] == pytest.approx(0.0, abs=1e-2) and raw[0] > 1.0
+    assert normed[-1] == pytest.approx(0.0, abs=1e-2) and raw[-1] == pytest.approx(0.0, abs=1e-2)
+    # every real row's statistics are cached once, for every route and count
+    assert mixture._real_row_stats(tiny_sub).shape == (len(tiny_sub.ids), 3)
+    assert pca.raw_pixels(tiny_sub).shape[0] == len(tiny_sub.ids)
+
+
 def test_higher_dimensional_route_is_more_realistic_on_generated_images():
     """Images from a few prototypes: a mixture on 2 PCA axes averages them, one on 12 does not."""
     from sklearn.decomposition import PCA
