@@ -190,6 +190,10 @@ def _tsne_estimator(n: int, perplexity: float, n_iter: int, random_state: int,
         n_components=2, perplexity=float(min(perplexity, max(1.0, (n - 1) / 3.0))),
         n_iter=int(n_iter), early_exaggeration_iter=250, initialization="pca", metric="euclidean",
         n_jobs=n_jobs or (1 if n < 1500 else n_threads()), random_state=random_state,
+        # Exact neighbours (a blocked brute-force search) rather than openTSNE's
+        # Annoy index: the same affinities, faster at every size measured
+        # (4,208 products: 0.2 s against 1.5 s; 42,072: 6.0 s against 12.9 s).
+        neighbors="exact",
         negative_gradient_method=gradient, theta=BH_THETA, verbose=False, **kwargs)
 
 
@@ -219,7 +223,8 @@ def tsne(Y: np.ndarray, *, perplexity: float = 30.0, n_iter: int = 250,
                             callbacks=callback, callbacks_every_iters=50)
     coords = np.asarray(model.fit(np.ascontiguousarray(Y, dtype=np.float64)), dtype=np.float32)
     name = "FFT" if model.negative_gradient_method == "fft" else f"Barnes-Hut (angle {BH_THETA:g})"
-    return coords, (f"openTSNE {name}, {model.n_jobs} threads, perplexity {model.perplexity:g}, "
+    return coords, (f"openTSNE {name}, exact neighbours, {model.n_jobs} threads, "
+                    f"perplexity {model.perplexity:g}, "
                     f"{total} iterations")
 
 
@@ -315,6 +320,19 @@ def compile_kernels(progress: Optional[ProgressFn] = None) -> dict[str, float]:
     return seconds
 
 
+#: UMAP's optimization epochs up to 10,000 points, where umap-learn would run
+#: 500 (it runs 200 above). At 4,208 products: 300 epochs, 2.97 s and
+#: trustworthiness 0.9506; 500, 4.67 s and 0.9521; 200, 2.11 s and 0.9479.
+UMAP_SMALL_EPOCHS = 300
+
+
+def _umap_epochs(n: int, n_iter: Optional[int]) -> Optional[int]:
+    """Epochs of a UMAP fit of ``n`` points: ``n_iter`` when given, else the defaults above."""
+    if n_iter:
+        return int(n_iter)
+    return UMAP_SMALL_EPOCHS if n <= 10_000 else None
+
+
 def umap_embed(Y: np.ndarray, *, n_neighbors: int = 15, n_iter: Optional[int] = None,
                random_state: int = config.DEFAULT_RANDOM_STATE) -> tuple[np.ndarray, str]:
     """UMAP (umap-learn), seeded, hence single-threaded and reproducible."""
@@ -333,7 +351,7 @@ def umap_embed(Y: np.ndarray, *, n_neighbors: int = 15, n_iter: Optional[int] = 
         # 37 s first UMAP at 4,200 points); the exact search takes under a
         # second there and seconds at 42,000.
         knn_i, knn_d = _exact_knn(Y, n_neighbors)
-        model = umap.UMAP(n_neighbors=n_neighbors, n_components=2, n_epochs=n_iter,
+        model = umap.UMAP(n_neighbors=n_neighbors, n_components=2, n_epochs=_umap_epochs(len(Y), n_iter),
                           random_state=random_state, n_jobs=1,
                           precomputed_knn=(knn_i, knn_d, None))
         coords = np.asarray(model.fit_transform(Y), dtype=np.float32)
@@ -382,7 +400,7 @@ def umap_model(Y: np.ndarray, *, n_neighbors: int = 15, n_iter: Optional[int] = 
         warnings.simplefilter("ignore")
         umap = import_umap()
         model = umap.UMAP(n_neighbors=int(min(n_neighbors, len(Y) - 1)), n_components=2,
-                          n_epochs=n_iter, random_state=random_state, n_jobs=1)
+                          n_epochs=_umap_epochs(len(Y), n_iter), random_state=random_state, n_jobs=1)
         model.fit(np.asarray(Y, dtype=np.float32))
     return model
 
@@ -748,7 +766,7 @@ def coords_on(emb: Embedding, rows: Optional[np.ndarray]) -> np.ndarray:
     return coords[pos]
 
 
-@cache.memoize("manifold.embed", version=3, admit=_admit_embed)
+@cache.memoize("manifold.embed", version=4, admit=_admit_embed)
 def _embed(sub, method: str, params: tuple, random_state: int, progress=None) -> Embedding:
     p = dict(params)
     if method != "pca" and on_dask(sub):
@@ -836,7 +854,7 @@ def _embed_is_cached(sub, method, *, n_input_dims=..., perplexity=..., n_neighbo
 embed.is_cached = _embed_is_cached
 
 
-@cache.memoize("manifold.quality", version=1)
+@cache.memoize("manifold.quality", version=2)
 def _quality(sub, method: str, params: tuple, random_state: int, progress=None) -> dict:
     emb = _embed(sub, method, params, random_state, progress=scaled(progress, 0, 0.8))
     if emb.rows is not None:  # a sample-only map: measured on its own products
