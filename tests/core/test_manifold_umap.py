@@ -20,10 +20,16 @@ def test_umap_runs_on_exact_neighbours_and_separates_blobs(tmp_path, monkeypatch
 
 def test_exact_knn_puts_each_row_first_in_its_own_list():
     Y = np.random.default_rng(1).normal(size=(30, 4)).astype(np.float32)
-    idx, dist = manifold._exact_knn(Y, 5, chunk=7)
-    assert idx.shape == (30, 5) and idx.dtype == np.int32
+    Y[12:20] = Y[12]  # eight identical rows: all at distance 0 from each other
+    idx, dist = manifold._exact_knn(Y, 5)
+    assert idx.shape == (30, 5) and idx.dtype == np.int32 and dist.dtype == np.float32
     np.testing.assert_array_equal(idx[:, 0], np.arange(30))
     assert (np.diff(dist, axis=1) >= -1e-6).all()
+    assert set(idx[15]) <= set(range(12, 20)) and not dist[15].any()
+    # the nearest rows of comparing every pair (the copies tie among themselves)
+    D = np.linalg.norm(Y[:, None] - Y[None], axis=2)
+    np.testing.assert_allclose(dist, np.sort(D, axis=1)[:, :5], rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(np.take_along_axis(D, idx.astype(int), 1), dist, rtol=1e-5, atol=1e-5)
 
 
 def test_umap_kernels_cache_to_disk():
