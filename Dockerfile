@@ -21,6 +21,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     FASHION_CACHE_GB=20 \
     FASHION_ALLOW_TRAINING=0 \
     NUMBA_CACHE_DIR=/app/numba \
+    NUMPY_MADVISE_HUGEPAGE=0 \
     MPLCONFIGDIR=/tmp/matplotlib
 
 # libgomp1: OpenMP runtime for scikit-learn/openTSNE. Pinned to the version of

@@ -560,7 +560,8 @@ def raw_pixels(sub, rows=None, progress: Optional[ProgressFn] = None) -> np.ndar
     sub : core.subsample.Subsample
     rows : array-like of int, optional
         Row positions in ``sub.frame()``; default all (then a read-only
-        memory map, never loaded whole).
+        memory map of the subsample's matrix, :func:`core.images.pixels`,
+        never loaded whole).
     progress : callable, optional
 
     Returns
@@ -568,8 +569,13 @@ def raw_pixels(sub, rows=None, progress: Optional[ProgressFn] = None) -> np.ndar
     numpy.ndarray of uint8, shape (n_rows, n_features)
     """
     ids = np.asarray(sub.ids)
-    return images.pixels(sub.dataset, ids if rows is None else ids[np.asarray(rows)], sub.image_size,
-                         sub.color, sub.resample, progress=progress)
+    settings = (sub.image_size, sub.color, sub.resample)
+    if rows is not None and scale_basis.route(sub) != "memory":
+        # A catalogue read through Dask never has one matrix of every product:
+        # only the chosen rows are decoded.
+        return np.asarray(images.pixels(sub.dataset, ids[np.asarray(rows)], *settings, progress=progress))
+    matrix = images.pixels(sub.dataset, ids, *settings, progress=progress)
+    return matrix if rows is None else np.asarray(matrix[np.asarray(rows)])
 
 
 @cache.memoize("pca.pixel_scale", version=1)

@@ -157,15 +157,27 @@ def test_pool_failure_falls_back_to_one_process(tmp_path, monkeypatch):
     np.testing.assert_array_equal(px[1], images.decode(ds.image_path(found["readable"][1])).ravel())
 
 
-def test_pixels_are_memory_mapped_from_the_cache(tmp_path):
+def test_pixels_are_memory_mapped_from_the_cache(tmp_path, monkeypatch):
     make_dataset(tmp_path, n_good=8, damaged=False)
     ds = dataset.open_dataset(tmp_path)
-    ids = images.scan(ds)["readable"]
+
+    def no_resizing(*args, **kwargs):
+        raise AssertionError("the scan only checks images; it resizes none")
+
+    with monkeypatch.context() as m:
+        m.setattr(images, "from_bgr", no_resizing)
+        ids = images.scan(ds)["readable"]
     run = images.pixels(ds, ids)
     assert isinstance(run, np.memmap) and not run.flags.writeable
-    picked = images.pixels(ds, ids[::-1])
-    assert not isinstance(picked, np.memmap)
+    picked = images.pixels(ds, ids[::-1])  # another list: its own matrix, in its order
+    assert isinstance(picked, np.memmap)
     np.testing.assert_array_equal(picked, np.asarray(run)[::-1])
+
+    def no_decoding(*args, **kwargs):
+        raise AssertionError("a list already decoded is read from the cache")
+
+    monkeypatch.setattr(images, "_decode_pass", no_decoding)
+    np.testing.assert_array_equal(images.pixels(ds, ids[::-1]), picked)
 
 
 def test_empty_dataset(tmp_path):
