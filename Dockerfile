@@ -44,7 +44,7 @@ RUN groupadd --gid 10001 app \
  && chown -R 10001:10001 /app/cache /app/static /app/numba
 USER 10001:10001
 # The maps' numba kernels (MDS, UMAP), compiled once into the image (outside the
-# cache volume), so no container start pays up to 100 s of compiling; a host
+# cache volume), so no container start pays about 27 s of compiling; a host
 # with another CPU compiles its own once, into the same folder.
 RUN python -m core compile
 

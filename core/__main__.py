@@ -482,7 +482,7 @@ def build_parser() -> argparse.ArgumentParser:
     command("compile", cmd_compile, "compile the maps' numba kernels once per install",
             "Compile the MDS and UMAP kernels into numba's disk cache ($NUMBA_CACHE_DIR, "
             "default <cache>/numba), so that no later process pays for compiling them "
-            "(about 100 s on 2 cores). 'cache --clear' keeps them.")
+            "(about 27 s on 2 cores). 'cache --clear' keeps them.")
     command("warm", cmd_warm, "compute and cache everything the dashboard shows",
             "Compute PCA, embeddings, clustering and mixtures for the settings and print the "
             "headline figures. Large catalogues (FASHION_DASK_MIN_ROWS, default 100,000 rows), "

@@ -287,27 +287,21 @@ def compile_kernels(progress: Optional[ProgressFn] = None) -> dict[str, float]:
     """Compile every numba kernel the maps use into the disk cache; seconds per group.
 
     Runs each on a few generated points: metric MDS (both routes) and UMAP
-    (its layout and spectral start; its own neighbour index and transform,
-    which maps above :data:`PLACE_ABOVE` use). A later process loads them
-    from the cache instead of compiling: about 100 s on 2 cores when
-    compiled fresh (MDS 2 s, UMAP 20 s, its index and transform 80 s). What numba
-    cannot cache is still compiled once per process: pynndescent's search
-    takes a function argument, about 14 s before a process's first UMAP
-    above :data:`PLACE_ABOVE` (measured at 42,072 products).
+    (its layout and spectral start; its transform, which maps above
+    :data:`PLACE_ABOVE` use). A later process loads them from the cache
+    instead of compiling. No UMAP here builds pynndescent's index, whose
+    search numba cannot cache (:class:`ExactIndex`).
     """
     numba_cache()
     rng = np.random.default_rng(0)
     Y = rng.standard_normal((200, 8)).astype(np.float32)
-    big = rng.standard_normal((4200, 8)).astype(np.float32)
     seconds = {}
     steps = [
         ("MDS", lambda: mds(Y[:60], n_iter=5, landmarks=20, exact_max=40)),
         ("UMAP", lambda: umap_embed(Y, n_neighbors=5, n_iter=10)),
-        # fitted with its own neighbour index and placing others (large maps);
-        # below 4,096 points umap-learn searches neighbours exactly, so the
-        # index's kernels compile only on more
+        # fitted on a sample and placing the others (large maps)
         ("UMAP transform", lambda: place(
-            umap_model(big[:4100], n_neighbors=5, n_iter=10), big[4100:])),
+            umap_model(Y[:150], n_neighbors=5, n_iter=10), Y[150:])),
     ]
     for i, (name, run) in enumerate(steps):
         report(progress, i / len(steps), f"compiling the {name} kernels")
@@ -345,8 +339,8 @@ def umap_embed(Y: np.ndarray, *, n_neighbors: int = 15, n_iter: Optional[int] = 
 
         n_neighbors = int(min(n_neighbors, len(Y) - 1))
         Y = np.asarray(Y, dtype=np.float32)
-        # Exact neighbours from the project's one distance kernel, handed to
-        # UMAP: pynndescent's nn_descent takes a function argument, which numba
+        # Exact neighbours (:func:`_exact_knn`), handed to UMAP: pynndescent's
+        # nn_descent takes a function argument, which numba
         # cannot cache, so it compiled again in every process (about 28 s of a
         # 37 s first UMAP at 4,200 points); the exact search takes under a
         # second there and seconds at 42,000.
@@ -384,12 +378,38 @@ def tsne_model(Y: np.ndarray, *, perplexity: float = 30.0, n_iter: int = 250,
         np.ascontiguousarray(Y, dtype=np.float64))
 
 
+class ExactIndex:
+    """Exact nearest neighbours in the shape of umap-learn's search index.
+
+    umap-learn's ``transform`` asks its fitted neighbour index for each new
+    point's neighbours (``query``); that index is pynndescent's, whose search
+    numba compiles again in every process (about 17 s before a process's first
+    UMAP above :data:`PLACE_ABOVE`), because it takes a function argument that
+    numba cannot cache. This one answers the same question exactly, with
+    scikit-learn's brute-force search (:func:`_exact_knn`), and is handed to
+    UMAP with the fitted neighbours (``precomputed_knn``), so no approximate
+    index is ever built.
+    """
+
+    _angular_trees = False  # read by umap-learn's transform
+
+    def __init__(self, Y: np.ndarray):
+        from sklearn.neighbors import NearestNeighbors
+
+        self._nn = NearestNeighbors(algorithm="brute").fit(np.asarray(Y, dtype=np.float64))
+
+    def query(self, X: np.ndarray, k: int, epsilon: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+        """Indices (int32) and distances (float32) of each row's ``k`` nearest fitted rows."""
+        dist, idx = self._nn.kneighbors(np.asarray(X, dtype=np.float64), int(k))
+        return idx.astype(np.int32), dist.astype(np.float32)
+
+
 def umap_model(Y: np.ndarray, *, n_neighbors: int = 15, n_iter: Optional[int] = None,
                random_state: int = config.DEFAULT_RANDOM_STATE):
     """A fitted ``umap.UMAP`` of ``Y``, kept to place other points (:func:`place`).
 
-    Its own neighbour index (pynndescent), not :func:`umap_embed`'s exact
-    neighbours: ``transform`` needs the index.
+    Fitted on exact neighbours, with an :class:`ExactIndex` for ``transform``
+    to place others by.
 
     Returns
     -------
@@ -397,10 +417,14 @@ def umap_model(Y: np.ndarray, *, n_neighbors: int = 15, n_iter: Optional[int] = 
         ``embedding_`` holds the fitted coordinates.
     """
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+        warnings.simplefilter("ignore")  # umap-learn warns the index is not pynndescent's
         umap = import_umap()
-        model = umap.UMAP(n_neighbors=int(min(n_neighbors, len(Y) - 1)), n_components=2,
-                          n_epochs=_umap_epochs(len(Y), n_iter), random_state=random_state, n_jobs=1)
+        n_neighbors = int(min(n_neighbors, len(Y) - 1))
+        index = ExactIndex(Y)
+        knn_i, knn_d = _exact_knn(Y, n_neighbors, index)
+        model = umap.UMAP(n_neighbors=n_neighbors, n_components=2,
+                          n_epochs=_umap_epochs(len(Y), n_iter), random_state=random_state, n_jobs=1,
+                          precomputed_knn=(knn_i, knn_d, index))
         model.fit(np.asarray(Y, dtype=np.float32))
     return model
 
@@ -457,28 +481,27 @@ def nested_sample(n_samples: int, size: int, random_state: int = 0) -> np.ndarra
     return np.sort(order[:int(size)])
 
 
-def _exact_knn(Y: np.ndarray, n_neighbors: int) -> tuple[np.ndarray, np.ndarray]:
+def _exact_knn(Y: np.ndarray, n_neighbors: int, index: Optional[ExactIndex] = None
+               ) -> tuple[np.ndarray, np.ndarray]:
     """Each row's ``n_neighbors`` nearest rows, itself first (UMAP's convention).
 
     scikit-learn's brute-force search (chunked matrix products and a heap per
     row, on every core), in float64: 0.05 s at 4,208 PCA-50 rows and 1.0 s at
     20,000, against 0.9 s and 9.5 s for :func:`core.neighbors.kneighbors`,
-    which is built for a small query set against a large base.
+    which is built for a small query set against a large base. ``index``: an
+    :class:`ExactIndex` of ``Y`` already built.
 
     Returns int32 indices and float32 Euclidean distances, shape (n_samples, n_neighbors).
     """
-    from sklearn.neighbors import NearestNeighbors
-
-    Y = np.asarray(Y, dtype=np.float64)
     k = int(n_neighbors)
-    dist, idx = NearestNeighbors(n_neighbors=k, algorithm="brute").fit(Y).kneighbors(Y, k)
+    idx, dist = (index or ExactIndex(Y)).query(Y, k)
     rows = np.arange(len(Y))
     # An exact duplicate ties with the row itself at distance 0: put the row first.
     for r in np.flatnonzero(idx[:, 0] != rows):
         keep = idx[r] != r
         idx[r] = np.concatenate([[r], idx[r][keep]])[:k]
         dist[r] = np.concatenate([[0.0], dist[r][keep]])[:k]
-    return idx.astype(np.int32), dist.astype(np.float32)
+    return idx, dist
 
 
 # ----------------------------------------------------------------------------

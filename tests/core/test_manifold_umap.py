@@ -32,6 +32,26 @@ def test_exact_knn_puts_each_row_first_in_its_own_list():
     np.testing.assert_allclose(np.take_along_axis(D, idx.astype(int), 1), dist, rtol=1e-5, atol=1e-5)
 
 
+def test_a_fitted_umap_places_new_points_through_the_exact_index():
+    """No pynndescent index: the fitted neighbours and transform's queries are exact."""
+    rng = np.random.default_rng(2)
+    Y = np.r_[rng.normal(size=(80, 6)), rng.normal(size=(80, 6)) + 8].astype(np.float32)
+    model = manifold.umap_model(Y[::2], n_neighbors=8, n_iter=30)
+    assert isinstance(model._knn_search_index, manifold.ExactIndex)
+    idx, dist = model._knn_search_index.query(Y[1::2], 3)
+    D = np.linalg.norm(Y[1::2, None] - Y[None, ::2], axis=2)
+    np.testing.assert_array_equal(idx, np.argsort(D, axis=1)[:, :3])
+    np.testing.assert_allclose(dist, np.sort(D, axis=1)[:, :3], rtol=1e-5)
+    placed = manifold.place(model, Y[1::2])
+    # each new point lands among the fitted points of its own blob
+    fitted = model.embedding_
+    for blob in (slice(0, 40), slice(40, 80)):
+        centre = fitted[blob].mean(axis=0)
+        other = fitted[slice(40, 80) if blob.start == 0 else slice(0, 40)].mean(axis=0)
+        near = np.linalg.norm(placed[blob] - centre, axis=1) < np.linalg.norm(placed[blob] - other, axis=1)
+        assert near.all()
+
+
 def test_umap_kernels_cache_to_disk():
     umap = manifold.import_umap()
     from numba.core.caching import NullCache
