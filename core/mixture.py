@@ -63,6 +63,24 @@ ROUTES = ("2d", "pca")
 # ----------------------------------------------------------------------------
 # Array-level math
 # ----------------------------------------------------------------------------
+def _one_thread(X: np.ndarray) -> bool:
+    """Whether mixtures on ``X`` fit best on one BLAS thread.
+
+    A small ``X`` (:data:`core.spaces.SINGLE_THREAD_BELOW`), or one in a plane
+    at any size: the algebra of a 2-D mixture is per-point arithmetic that
+    BLAS threads cannot share (the 10 sizes of the BIC sweep on all 42,072
+    products: 9.9 s with two threads each, 3.8 s side by side on one each).
+    """
+    return len(X) < spaces.SINGLE_THREAD_BELOW or np.shape(X)[1] <= 2
+
+
+def _gmm_threads(X: np.ndarray):
+    """A context fitting mixtures on ``X`` on one BLAS thread when :func:`_one_thread` says so."""
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1 if _one_thread(X) else None)
+
+
 def fit_gmm(X: np.ndarray, n_components: int, random_state: int = config.DEFAULT_RANDOM_STATE,
             limit: bool = True):
     """A full-covariance :class:`sklearn.mixture.GaussianMixture` fitted on ``X``.
@@ -73,7 +91,7 @@ def fit_gmm(X: np.ndarray, n_components: int, random_state: int = config.DEFAULT
     n_components : int
     random_state : int, default 42
     limit : bool, default True
-        Fit a small ``X`` on one BLAS thread (:func:`core.spaces.limit_threads`);
+        Fit a small or 2-D ``X`` on one BLAS thread (:func:`_one_thread`);
         False when the caller has set the limit (it is process-wide).
 
     Returns
@@ -92,7 +110,7 @@ def fit_gmm(X: np.ndarray, n_components: int, random_state: int = config.DEFAULT
         return model.fit(np.asarray(X, dtype=np.float64))
     # Small dense algebra: threads gain nothing and, on a busy machine, their
     # spinning costs a hundredfold (see core.spaces.SINGLE_THREAD_BELOW).
-    with spaces.limit_threads(len(X)):
+    with _gmm_threads(X):
         return model.fit(np.asarray(X, dtype=np.float64))
 
 
@@ -134,14 +152,14 @@ def _sweep_fits(X: np.ndarray, ns: list, random_state: int, progress: Optional[P
     """:func:`bic_curve` over the counts ``ns``, and the fitted mixtures by count."""
     bic, aic = [], []
     models: dict = {}
-    if len(X) < spaces.SINGLE_THREAD_BELOW and n_threads() > 1 and len(ns) > 1:
-        # Each small fit runs on one thread, so the sizes are fitted side by
-        # side, one per core (the pca route's 8 sizes at 4,208 products: 3.8 s
+    if _one_thread(X) and n_threads() > 1 and len(ns) > 1:
+        # Each fit runs on one thread, so the sizes are fitted side by side,
+        # one per core (the pca route's 8 sizes at 4,208 products: 3.8 s
         # against 6.8 s on 2 cores). The one-thread limit is process-wide,
         # so it is set once around the pool. Largest first: they take longest.
         from concurrent.futures import ThreadPoolExecutor, as_completed
 
-        with spaces.limit_threads(len(X)), ThreadPoolExecutor(n_threads()) as pool:
+        with _gmm_threads(X), ThreadPoolExecutor(n_threads()) as pool:
             futures = {pool.submit(fit_gmm, X, n, random_state, False): n for n in sorted(ns, reverse=True)}
             for done, future in enumerate(as_completed(futures)):
                 models[futures[future]] = future.result()
