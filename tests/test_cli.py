@@ -121,7 +121,8 @@ def test_cache_report_and_clear(damaged, tmp_path):
     assert r.returncode == 0, r.stderr
     info = json.loads(r.stdout)
     assert info["directory"] == str((tmp_path / "c").resolve())
-    assert info["by_kind"]["images"] >= 2 and info["by_kind"]["data"] >= 1
+    # the scan's verdicts; info decodes images but keeps no pixel matrix (a subsample does)
+    assert info["by_kind"]["images"] >= 1 and info["by_kind"]["data"] >= 1
     assert info["size_bytes"] > 0
     human = run("cache", env=env)
     assert "directory:" in human.stdout and "images:" in human.stdout
