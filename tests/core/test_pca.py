@@ -181,3 +181,27 @@ def test_shared_data_figures(shared_data, shared_cache):
     assert 0.31 <= variance_2d <= 0.335
     # the leading eigenvalues are checked against the total variance computed apart
     assert spec["cumulative"][-1] <= 1.0 + 1e-6
+
+
+def test_the_pca_leaves_every_distance_between_products(tiny_sub, monkeypatch):
+    """The Gram route's matrix holds the distances the maps' quality figures need."""
+    from core import manifold, neighbors
+
+    assert len(tiny_sub.ids) <= pca.DISTANCES_UP_TO
+    pca.spectrum(tiny_sub)
+    assert pca._basis_meta.is_cached(tiny_sub)
+
+    def no_product(*args, **kwargs):
+        raise AssertionError("the distances come from the PCA's Gram matrix")
+
+    with monkeypatch.context() as m:
+        m.setattr(neighbors, "pairwise_distances", no_product)
+        D = pca.distances(tiny_sub)
+    X = tiny_sub.features()
+    assert D.shape == (len(X), len(X)) and D.dtype == np.float32
+    assert_allclose(D, neighbors.pairwise_distances(X), rtol=1e-4, atol=1e-3)
+    assert not np.diagonal(D).any() and np.array_equal(D, D.T)
+    # the maps' trustworthiness is measured against them
+    assert_array_equal(manifold._reference_distances(tiny_sub), D)
+    assert_allclose(pca.gram_distances(np.array([[4.0, 2.0], [2.0, 5.0]])),
+                    [[0, np.sqrt(5)], [np.sqrt(5), 0]], rtol=1e-6)
