@@ -2,10 +2,12 @@
 
     python bench/bench_images.py [--data DIR] [--jobs N]
 
-Cold: an empty, fresh cache folder; the one parallel pass that checks every
-file and writes the default 100x100 grayscale matrix (``images.scan``).
+Cold, on an empty, fresh cache folder: the parallel pass that checks every
+file (``images.scan``, what ``python -m core info`` and any subsample need),
+then the pass that decodes every readable image into the default 100x100
+grayscale matrix (``images.pixels``, what the whole-dataset subsample needs).
 Warm: a new process loading the scan and the whole pixel matrix back from the
-cache (memory-mapped), imports excluded. Also times the same pass on one
+cache (memory-mapped), imports excluded. Also times the same passes on one
 process, so the parallel speed-up is measured in the same run.
 
 Wall-clock figures depend on what else the machine is doing; the load average
@@ -41,12 +43,14 @@ def cold(data_dir: str, jobs: int | None) -> dict:
         env = {**os.environ, "FASHION_CACHE_DIR": folder}
         code = (
             "import json, sys, time\n"
-            "from core import data, images\n"
+            "from core import dataset, images, styles\n"
             "ds = dataset.open_dataset(sys.argv[1])\n"
             "styles.load_styles(ds)\n"
             "t = time.perf_counter()\n"
             f"found = images.scan(ds, n_jobs={jobs!r})\n"
-            "print(json.dumps({'seconds': time.perf_counter() - t,"
+            "scan = time.perf_counter() - t\n"
+            f"images.pixels(ds, found['readable'], n_jobs={jobs!r})\n"
+            "print(json.dumps({'seconds': time.perf_counter() - t, 'scan': scan,"
             " 'readable': len(found['readable']), 'missing': len(found['missing']),"
             " 'unreadable': len(found['unreadable'])}))\n"
         )
@@ -72,7 +76,8 @@ def main() -> None:
     print(f"load average before: {load:.1f} on {os.cpu_count()} CPUs")
     print(f"images: {par['readable']:,} readable, {par['missing']:,} missing, "
           f"{par['unreadable']:,} unreadable")
-    print(f"cold scan + decode ({args.jobs or 'all'} processes): {par['seconds']:.1f} s "
+    print(f"cold ({args.jobs or 'all'} processes): check every file {par['scan']:.1f} s, then the "
+          f"whole pixel matrix: {par['seconds']:.1f} s in all "
           f"({par['readable'] / par['seconds']:,.0f} images/s)")
     print(f"warm load of scan + the whole pixel matrix {tuple(par['warm']['shape'])}: "
           f"{par['warm']['seconds']:.2f} s")
