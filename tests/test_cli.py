@@ -154,3 +154,15 @@ def test_download_prints_the_folder(monkeypatch, capsys, tmp_path):
     monkeypatch.setattr(kagglehub, "dataset_download", lambda *a, **k: str(tmp_path / "v1"))
     assert cli.main(["download"]) == 0
     assert capsys.readouterr().out.strip() == str(dataset.downloaded_dir())
+
+
+@pytest.mark.parametrize("given, expected", [(None, "0"), ("1", "1")])
+def test_core_turns_numpy_huge_pages_off_unless_told(given, expected):
+    """Set before numpy is imported (numpy reads it once); an explicit setting wins."""
+    env = {k: v for k, v in os.environ.items() if k != "NUMPY_MADVISE_HUGEPAGE"}
+    if given is not None:
+        env["NUMPY_MADVISE_HUGEPAGE"] = given
+    code = "import core, os, sys; print(os.environ['NUMPY_MADVISE_HUGEPAGE'], 'numpy' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True,
+                         text=True, check=True).stdout.split()
+    assert out == [expected, "False"]
