@@ -338,27 +338,13 @@ def _umap_epochs(n: int, n_iter: Optional[int]) -> Optional[int]:
 
 def umap_embed(Y: np.ndarray, *, n_neighbors: int = 15, n_iter: Optional[int] = None,
                random_state: int = config.DEFAULT_RANDOM_STATE) -> tuple[np.ndarray, str]:
-    """UMAP (umap-learn), seeded, hence single-threaded and reproducible."""
-    import logging
+    """UMAP (umap-learn) on exact neighbours, seeded, hence single-threaded and reproducible.
 
-    logging.getLogger("numba").setLevel(logging.WARNING)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        umap = import_umap()
-
-        n_neighbors = int(min(n_neighbors, len(Y) - 1))
-        Y = np.asarray(Y, dtype=np.float32)
-        # Exact neighbours (:func:`_exact_knn`), handed to UMAP: pynndescent's
-        # nn_descent takes a function argument, which numba
-        # cannot cache, so it compiled again in every process (about 28 s of a
-        # 37 s first UMAP at 4,200 points); the exact search takes under a
-        # second there and seconds at 42,000.
-        knn_i, knn_d = _exact_knn(Y, n_neighbors)
-        model = umap.UMAP(n_neighbors=n_neighbors, n_components=2, n_epochs=_umap_epochs(len(Y), n_iter),
-                          random_state=random_state, n_jobs=1,
-                          precomputed_knn=(knn_i, knn_d, None))
-        coords = np.asarray(model.fit_transform(Y), dtype=np.float32)
-    return coords, f"umap-learn on exact neighbours, {n_neighbors} neighbours, seeded (1 thread)"
+    The coordinates of :func:`umap_model`.
+    """
+    model = umap_model(Y, n_neighbors=n_neighbors, n_iter=n_iter, random_state=random_state)
+    return (np.asarray(model.embedding_, dtype=np.float32),
+            f"umap-learn on exact neighbours, {model.n_neighbors} neighbours, seeded (1 thread)")
 
 
 def tsne_model(Y: np.ndarray, *, perplexity: float = 30.0, n_iter: int = 250,
@@ -417,14 +403,20 @@ def umap_model(Y: np.ndarray, *, n_neighbors: int = 15, n_iter: Optional[int] = 
                random_state: int = config.DEFAULT_RANDOM_STATE):
     """A fitted ``umap.UMAP`` of ``Y``, kept to place other points (:func:`place`).
 
-    Fitted on exact neighbours, with an :class:`ExactIndex` for ``transform``
-    to place others by.
+    Fitted on exact neighbours (:func:`_exact_knn`), with an
+    :class:`ExactIndex` for ``transform`` to place others by: pynndescent's
+    nn_descent takes a function argument, which numba cannot cache, so it
+    compiled again in every process (about 28 s of a 37 s first UMAP at 4,200
+    points); the exact search takes under a second there.
 
     Returns
     -------
     umap.UMAP
         ``embedding_`` holds the fitted coordinates.
     """
+    import logging
+
+    logging.getLogger("numba").setLevel(logging.WARNING)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # umap-learn warns the index is not pynndescent's
         umap = import_umap()
