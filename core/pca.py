@@ -39,6 +39,7 @@ import numpy as np
 
 from . import admission, cache, config, images
 from .eigen import FLOAT64_UP_TO, flip_signs, top_eigh
+from .neighbors import pairwise_distances
 from .scale import basis as scale_basis
 from .progress import ProgressFn, report, scaled
 
@@ -489,8 +490,6 @@ def distances(sub, progress: Optional[ProgressFn] = None) -> np.ndarray:
     same 4,208 x 4,208 x 10,000 product twice (about 1 s on 2 cores); without
     them they are computed here (:func:`core.neighbors.pairwise_distances`).
     """
-    from .neighbors import pairwise_distances
-
     n = len(sub.ids)
     if n > DISTANCES_UP_TO:
         raise ValueError(f"distances of {n:,} products would take {4 * n * n / 1e9:.1f} GB; "

@@ -195,7 +195,7 @@ def test_the_pca_leaves_every_distance_between_products(tiny_sub, monkeypatch):
         raise AssertionError("the distances come from the PCA's Gram matrix")
 
     with monkeypatch.context() as m:
-        m.setattr(neighbors, "pairwise_distances", no_product)
+        m.setattr(pca, "pairwise_distances", no_product)
         D = pca.distances(tiny_sub)
     X = tiny_sub.features()
     assert D.shape == (len(X), len(X)) and D.dtype == np.float32
