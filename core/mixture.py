@@ -35,7 +35,6 @@ import numpy as np
 
 from . import admission, cache, config, images, pca, spaces
 from .compiled import n_threads
-from .neighbors import kneighbors
 from .progress import ProgressFn, report, scaled
 
 #: First and last mixture size of the BIC sweep (the notebook's 1..10).
@@ -270,32 +269,6 @@ def normalize_rows(X: np.ndarray) -> np.ndarray:
     return centred / np.where(rms > 0, rms, 1.0)
 
 
-def nearest_real_distance(generated: np.ndarray, real: np.ndarray, normalize: bool = True,
-                          batch: int = 2048) -> np.ndarray:
-    """Euclidean distance from each generated row to its nearest real row.
-
-    Parameters
-    ----------
-    generated : ndarray of shape (n_generated, n_features)
-    real : ndarray of shape (n_samples, n_features)
-        May be memory-mapped; read in batches of ``batch`` rows.
-    normalize : bool, default True
-        Compare contrast-normalized rows (:func:`normalize_rows`), so that a
-        low-contrast blur is not "near" every plain image. Distances then lie
-        in ``[0, 2 sqrt(n_features)]``.
-
-    Returns
-    -------
-    ndarray of shape (n_generated,)
-    """
-    gen = np.asarray(generated, dtype=np.float32)
-    if normalize:
-        distances, _ = kneighbors(normalize_rows(gen), real, 1, block=batch, transform=normalize_rows)
-    else:
-        distances, _ = kneighbors(gen, real, 1, block=batch)
-    return distances[:, 0]
-
-
 # ----------------------------------------------------------------------------
 # Cached results for a subsample
 # ----------------------------------------------------------------------------
@@ -465,8 +438,10 @@ def _nearest_real(sub, generated: np.ndarray, progress: Optional[ProgressFn] = N
                   ) -> tuple[np.ndarray, np.ndarray]:
     """Distances from standardized rows to their nearest real image of ``sub``: normalized and raw.
 
-    The same figures as :func:`nearest_real_distance` on the standardized
-    real features, with and without contrast normalization, without
+    Euclidean distance from each query to its nearest real row in the
+    standardized feature space, with and without contrast normalization
+    (:func:`normalize_rows`, so that a low-contrast blur is not "near" every
+    plain image: distances then lie in ``[0, 2 sqrt(n_features)]``), without
     standardizing or normalizing a single real row: a real row ``r`` enters
     only through ``r . (q / std)`` for each query ``q`` (standardization is
     affine per feature) and through its cached :func:`_real_row_stats`, so
@@ -513,7 +488,7 @@ def realism(sub, n: int = 16, route: str = "pca", n_components: Optional[int] = 
     dict
         ``mean_distance`` (float) and ``distances`` (n,): distance to the
         nearest real image after contrast normalization (see
-        :func:`nearest_real_distance`), the measure to compare routes by;
+        :func:`_nearest_real`), the measure to compare routes by;
         ``mean_euclidean``: the same without normalization, which favours
         blur; ``route``, ``n_components``, ``dims``.
     """

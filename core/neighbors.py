@@ -1,4 +1,4 @@
-"""Nearest neighbours by brute force: the one distance kernel behind similar products, realism and MDS.
+"""Nearest neighbours by brute force: the one distance kernel behind similar products and MDS.
 
 And what a distance matrix tells about labels (:func:`silhouette_values`),
 shared by the k-means diagrams and the maps' quality figures.
@@ -11,7 +11,7 @@ be memory-mapped.
 """
 from __future__ import annotations
 
-from typing import Callable, Optional, Sequence
+from typing import Optional
 
 import numpy as np
 
@@ -41,16 +41,12 @@ def pairwise_distances(A: np.ndarray, B: Optional[np.ndarray] = None) -> np.ndar
     return np.sqrt(sq, out=sq)
 
 
-def kneighbors(queries, base, n_neighbors: int = 1, *, block: int = 2048,
-               transform: Optional[Callable[[np.ndarray], Sequence[np.ndarray]]] = None):
+def kneighbors(queries, base, n_neighbors: int = 1, *, block: int = 2048):
     """Distances and indices of the ``n_neighbors`` nearest rows of ``base``, nearest first.
 
     Parameters
     ----------
-    queries : ndarray of shape (n_queries, n_features), or a sequence of them
-        Several query sets are searched in one pass over ``base``; then
-        ``transform`` must return one view of each base block per query set
-        (for example raw and contrast-normalized pixels).
+    queries : ndarray of shape (n_queries, n_features)
     base : array-like of shape (n_samples, n_features)
         Read ``block`` rows at a time (a memory map is never loaded whole).
     n_neighbors : int, default 1
@@ -58,49 +54,34 @@ def kneighbors(queries, base, n_neighbors: int = 1, *, block: int = 2048,
     block : int, default 2048
         Rows of ``base`` per matrix product; bounds memory at
         ``n_queries * block`` float64 distances.
-    transform : callable, optional
-        Applied to each float32 block of ``base`` before comparing (for
-        example standardization); returns one array, or one per query set.
 
     Returns
     -------
     distances : ndarray of float64, shape (n_queries, k)
     indices : ndarray of int64, shape (n_queries, k)
-        A tuple of such pairs when ``queries`` is a sequence. Ties keep the
-        lower index.
+        Ties keep the lower index.
     """
-    single = isinstance(queries, np.ndarray) or not isinstance(queries, (list, tuple))
-    sets = [np.asarray(queries, dtype=np.float32)] if single else [np.asarray(q, dtype=np.float32)
-                                                                     for q in queries]
+    q = np.asarray(queries, dtype=np.float32)
     n_base = len(base)
     k = int(min(max(1, n_neighbors), n_base)) if n_base else 0
-    q_sq = [np.einsum("ij,ij->i", q, q).astype(np.float64) for q in sets]
-    best_d = [np.full((len(q), k), np.inf) for q in sets]
-    best_i = [np.zeros((len(q), k), dtype=np.int64) for q in sets]
-    for start in range(0, n_base, block):
-        raw = np.asarray(base[start:start + block], dtype=np.float32)
-        views = (raw,) if transform is None else transform(raw)
-        if isinstance(views, np.ndarray):
-            views = (views,)
-        if len(views) != len(sets):
-            raise ValueError(f"transform returned {len(views)} views for {len(sets)} query sets")
-        idx = np.arange(start, start + len(raw), dtype=np.int64)
-        for n, (q, view) in enumerate(zip(sets, views)):
-            if not len(q):
-                continue
-            d2 = (q_sq[n][:, None] - 2.0 * (q @ view.T).astype(np.float64)
-                  + np.einsum("ij,ij->i", view, view).astype(np.float64)[None, :])
-            all_d = np.concatenate([best_d[n], d2], axis=1)
-            all_i = np.concatenate([best_i[n], np.broadcast_to(idx, d2.shape)], axis=1)
-            if all_d.shape[1] > k:
-                part = np.argpartition(all_d, k - 1, axis=1)[:, :k]
-                all_d = np.take_along_axis(all_d, part, 1)
-                all_i = np.take_along_axis(all_i, part, 1)
-            order = np.lexsort((all_i, all_d), axis=1)
-            best_d[n] = np.take_along_axis(all_d, order, 1)
-            best_i[n] = np.take_along_axis(all_i, order, 1)
-    out = [(np.sqrt(np.maximum(d, 0.0)), i) for d, i in zip(best_d, best_i)]
-    return out[0] if single else tuple(out)
+    q_sq = np.einsum("ij,ij->i", q, q).astype(np.float64)
+    best_d = np.full((len(q), k), np.inf)
+    best_i = np.zeros((len(q), k), dtype=np.int64)
+    for start in range(0, n_base if len(q) else 0, block):
+        view = np.asarray(base[start:start + block], dtype=np.float32)
+        idx = np.arange(start, start + len(view), dtype=np.int64)
+        d2 = (q_sq[:, None] - 2.0 * (q @ view.T).astype(np.float64)
+              + np.einsum("ij,ij->i", view, view).astype(np.float64)[None, :])
+        all_d = np.concatenate([best_d, d2], axis=1)
+        all_i = np.concatenate([best_i, np.broadcast_to(idx, d2.shape)], axis=1)
+        if all_d.shape[1] > k:
+            part = np.argpartition(all_d, k - 1, axis=1)[:, :k]
+            all_d = np.take_along_axis(all_d, part, 1)
+            all_i = np.take_along_axis(all_i, part, 1)
+        order = np.lexsort((all_i, all_d), axis=1)
+        best_d = np.take_along_axis(all_d, order, 1)
+        best_i = np.take_along_axis(all_i, order, 1)
+    return np.sqrt(np.maximum(best_d, 0.0)), best_i
 
 
 def silhouette_values(D: np.ndarray, labels: np.ndarray) -> np.ndarray:

@@ -109,20 +109,22 @@ def test_density_on_grid():
     assert_allclose(out["weights"].sum(), 1.0)
 
 
-def test_nearest_real_distance():
+def nearest_real(generated, real, normalize=True):
+    """The realism measure by comparing every pair: distance to the nearest real row."""
+    if normalize:
+        generated, real = mixture.normalize_rows(generated), mixture.normalize_rows(real)
+    return np.linalg.norm(np.asarray(generated, float)[:, None] - np.asarray(real, float)[None],
+                          axis=2).min(axis=1)
+
+
+def test_normalize_rows_removes_brightness_and_contrast():
     rng = np.random.default_rng(0)
-    real = rng.standard_normal((50, 16))
-    gen = real[[3, 7]] + 0.01
-    raw = mixture.nearest_real_distance(gen, real, normalize=False, batch=8)
-    assert_allclose(raw, 0.01 * 4, rtol=1e-3)  # sqrt(16 * 0.01^2)
-    # contrast normalization: a brighter, higher-contrast copy is the same image
-    copy = 3.0 * real[[5]] + 2.0
-    assert mixture.nearest_real_distance(copy, real, batch=7)[0] == pytest.approx(0.0, abs=1e-3)
-    assert mixture.nearest_real_distance(copy, real, normalize=False)[0] > 1.0
-    gen = rng.standard_normal((10, 16))
-    brute = np.linalg.norm(mixture.normalize_rows(gen)[:, None] - mixture.normalize_rows(real)[None],
-                           axis=2).min(axis=1)
-    assert_allclose(mixture.nearest_real_distance(gen, real, batch=9), brute, rtol=1e-4)
+    x = rng.standard_normal((4, 16))
+    assert_allclose(mixture.normalize_rows(3.0 * x + 2.0), mixture.normalize_rows(x), atol=1e-5)
+    out = mixture.normalize_rows(x)
+    assert_allclose(out.mean(axis=1), 0, atol=1e-6)
+    assert_allclose(np.sqrt((out**2).mean(axis=1)), 1, rtol=1e-5)
+    assert not mixture.normalize_rows(np.full((1, 16), 7.0)).any()  # a flat image stays flat
 
 
 def test_realism_pass_matches_the_standardized_features(tiny_sub, monkeypatch):
@@ -135,9 +137,8 @@ def test_realism_pass_matches_the_standardized_features(tiny_sub, monkeypatch):
                          rng.standard_normal((5, features.shape[1])), features[[9]]]).astype(np.float32)
     monkeypatch.setattr(mixture, "_REAL_BLOCK", 7)  # several blocks, the last one short
     normed, raw = mixture._nearest_real(tiny_sub, queries)
-    assert_allclose(normed, mixture.nearest_real_distance(queries, features), rtol=1e-4, atol=5e-3)
-    assert_allclose(raw, mixture.nearest_real_distance(queries, features, normalize=False),
-                    rtol=1e-4, atol=5e-3)
+    assert_allclose(normed, nearest_real(queries, features), rtol=1e-4, atol=5e-3)
+    assert_allclose(raw, nearest_real(queries, features, normalize=False), rtol=1e-4, atol=5e-3)
     assert normed[0] == pytest.approx(0.0, abs=1e-2) and raw[0] > 1.0
     assert normed[-1] == pytest.approx(0.0, abs=1e-2) and raw[-1] == pytest.approx(0.0, abs=1e-2)
     # every real row's statistics are cached once, for every route and count
@@ -160,7 +161,7 @@ def test_higher_dimensional_route_is_more_realistic_on_generated_images():
         pca = PCA(dims).fit(X)
         sample = mixture.sample_points(pca.transform(X), 64, n_range=(1, 8), random_state=0)
         images = pca.inverse_transform(sample["points"])
-        results[dims] = mixture.nearest_real_distance(images, X).mean()
+        results[dims] = nearest_real(images, X).mean()
     assert results[12] < 0.8 * results[2]
 
 

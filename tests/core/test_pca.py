@@ -203,5 +203,10 @@ def test_the_pca_leaves_every_distance_between_products(tiny_sub, monkeypatch):
     assert not np.diagonal(D).any() and np.array_equal(D, D.T)
     # the maps' trustworthiness is measured against them
     assert_array_equal(manifold._reference_distances(tiny_sub), D)
+    # above the size kept, a clear refusal, and the quality figures measure their own sample
+    monkeypatch.setattr(pca, "DISTANCES_UP_TO", len(X) - 1)
+    with pytest.raises(ValueError, match="at most"):
+        pca.distances(tiny_sub)
+    assert_allclose(manifold._reference_distances(tiny_sub), D, rtol=1e-4, atol=1e-3)
     assert_allclose(pca.gram_distances(np.array([[4.0, 2.0], [2.0, 5.0]])),
                     [[0, np.sqrt(5)], [np.sqrt(5), 0]], rtol=1e-6)
