@@ -204,6 +204,37 @@ def test_sample_images(tiny_sub, route, dims):
     assert given["n_components"] == 2 and given["bic"] is None
 
 
+@pytest.mark.parametrize("route, tol", [("2d", 1e-3), ("pca", mixture.SAMPLE_TOL)])
+def test_only_the_pca_route_fits_to_the_looser_tolerance(tiny_sub, monkeypatch, route, tol):
+    """The notebook's 2-D mixtures keep scikit-learn's tolerance; the pca route's sweep stops sooner."""
+    from sklearn.mixture import GaussianMixture
+
+    seen = set()
+    fit = GaussianMixture.fit
+
+    def spy(self, X, y=None):
+        seen.add(self.tol)
+        return fit(self, X, y)
+
+    monkeypatch.setattr(GaussianMixture, "fit", spy)
+    mixture.sample_images(tiny_sub, 4, route, None, 4, 0)
+    assert seen == {tol}
+    seen.clear()
+    mixture.sample_images(tiny_sub, 4, route, 2, 4, 0)  # a count given: one fit, same tolerance
+    assert seen <= {tol}  # (the 2-D route's model may come from the cache)
+
+
+def test_a_looser_tolerance_stops_sooner_and_bic_still_finds_the_true_count():
+    X, _ = three_components(900)
+    strict = mixture.bic_curve(X, (1, 6), random_state=0)
+    _, loose_models = mixture._sweep_fits(X, list(range(1, 7)), 0, tol=mixture.SAMPLE_TOL)
+    loose = [float(loose_models[n].bic(X)) for n in range(1, 7)]
+    assert int(np.argmin(loose)) + 1 == strict["bic_k"] == 3
+    assert sum(m.n_iter_ for m in loose_models.values()) <= sum(
+        mixture.fit_gmm(X, n, 0).n_iter_ for n in range(1, 7))
+    assert_allclose(loose, strict["bic"], rtol=0.01)
+
+
 def test_sample_images_refuses_an_unknown_route(tiny_sub):
     with pytest.raises(ValueError, match="route"):
         mixture.sample_images(tiny_sub, 4, "3d")
