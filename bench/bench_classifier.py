@@ -170,8 +170,8 @@ def main(argv=None) -> int:
     parser.add_argument("--seeds", default="42,43,44", help="comma-separated training seeds")
     parser.add_argument("--epochs", type=int, default=None, help="override the default's epochs")
     parser.add_argument("--ema", type=float, default=None, metavar="MOMENTUM",
-                        help="train the default model with a moving average of its weights "
-                             "(the recipe's ema_momentum, e.g. 0.99)")
+                        help="momentum of the moving average of the default model's weights "
+                             "(the recipe's ema_momentum, 0.99 by default; 0 turns it off)")
     parser.add_argument("--seed-steps", type=int, default=5, help="timed steps of the notebook's model")
     parser.add_argument("--full", action="store_true", help="also train on the whole dataset")
     parser.add_argument("--cache", default=None, help="cache folder (default: a fresh temporary one)")

@@ -131,7 +131,7 @@ def parameter_counts(model) -> dict:
 #: Training recipe of the default model; every entry is part of the cache key.
 DEFAULT_RECIPE = {
     "width": 32,
-    # "auto": 20 epochs on the 10% subsample, fewer on more data (8 on the
+    # "auto": 20 epochs on the 10% subsample, fewer on more data (14 on the
     # whole dataset), where each epoch already holds ten times the steps.
     "epochs": "auto",
     "batch_size": 64,
@@ -144,6 +144,13 @@ DEFAULT_RECIPE = {
     "class_weight_power": 0.5,
     "class_weight_cap": 5.0,
     "warmup_epochs": 1,
+    # The model answers with an exponential moving average of its weights
+    # (Keras keeps it beside them), with this momentum at most: a shorter
+    # training averages over its last fifth (ema_momentum_for). Measured on
+    # the whole data, 14 epochs: masterCategory 98.70% against 98.66% with
+    # the best epoch's weights, every finer head 0.2-0.8 points higher; at
+    # 10%, neutral (96.32% mean over three seeds against 96.36%).
+    "ema_momentum": 0.99,
     # The tagger's other heads (subCategory, articleType, gender, colour) each
     # weigh this much in the loss beside the primary head's 1: enough that the
     # shared trunk learns the finer distinctions, which also sharpen the primary.
@@ -165,10 +172,25 @@ SEED_RECIPE = {"epochs": 10, "batch_size": 32}
 def auto_epochs(n_fit: int) -> int:
     """Epochs of the default recipe for ``n_fit`` training images.
 
-    20 on the 10% subsample (about 3,400 images); more data needs fewer passes,
-    and the whole dataset's 8 epochs keep its training within 30 minutes on 2 cores.
+    20 on the 10% subsample (about 3,000 fitting images); more data needs
+    fewer passes: 14 on the whole dataset (30,291), about 22 minutes of
+    training on 2 idle cores (92 s an epoch), within the 30 minutes it may
+    take. At least 8 and at most 20.
     """
-    return int(np.clip(round(20 * (3400 / max(1, n_fit)) ** 0.4), 8, 20))
+    return int(np.clip(round(20 * (3400 / max(1, n_fit)) ** 0.155), 8, 20))
+
+
+def ema_momentum_for(momentum: Optional[float], total_steps: int) -> float:
+    """The moving average's momentum for a training of ``total_steps`` steps.
+
+    ``momentum`` (the recipe's) at most, and no more than averages the last
+    fifth of the steps (``1 - 5 / total_steps``), so that a short training
+    (a small catalogue, a test) is not answered by its first weights; 0 (no
+    averaging) for ``None`` or 0 or 5 steps and fewer.
+    """
+    if not momentum or total_steps <= 5:
+        return 0.0
+    return float(min(float(momentum), 1.0 - 5.0 / int(total_steps)))
 
 
 def class_weights(y: np.ndarray, n_classes: int, power: float = 0.5, cap: float = 5.0) -> np.ndarray:

@@ -29,8 +29,8 @@ from .check import label_issues
 from .inputs import dataset_images, seed_input, split
 from .metrics import evaluate
 from .models import (SEED_RECIPE, auto_epochs, build_default_model, build_seed_model, class_weights,
-                     default_proba, embed, embedder, head_probas, parameter_counts, recipe, seed_proba,
-                     weighted_loss)
+                     default_proba, ema_momentum_for, embed, embedder, head_probas, parameter_counts,
+                     recipe, seed_proba, weighted_loss)
 from .svc import PCASVC, choose_weight, fit_partner, mix, partner_proba
 
 #: Below this top probability an answer is flagged as uncertain (lowered per
@@ -160,7 +160,7 @@ def _fit_default(x_fit, ys_fit, x_tune, ys_tune, n_classes, recipe: dict, seed: 
     aux = float(recipe.get("aux_loss_weight", 1.0))
     # An exponential moving average of the weights (recipe "ema_momentum"):
     # Keras keeps it beside the weights and writes it into them when fit ends.
-    ema = recipe.get("ema_momentum")
+    ema = ema_momentum_for(recipe.get("ema_momentum"), steps * epochs)
     optimizer = keras.optimizers.AdamW(schedule, weight_decay=recipe["weight_decay"],
                                        use_ema=bool(ema), ema_momentum=float(ema or 0.99))
     model.compile(optimizer=optimizer,
