@@ -63,7 +63,8 @@ if info is None:
     if preset == "seed":
         cost = "over an hour: the notebook's model is large and slow"
     else:
-        # measured on 2 cores: about 3 minutes for 4,208 products, 28 for 42,072
+        # measured on 2 cores: about 3 minutes for 4,208 products, 25 to 34 for 42,072
+        # (14 epochs, the catalogue check and the embedding included)
         minutes = round(len(train_sub.ids) / 1500)
         cost = ("about a minute" if minutes <= 1 else f"about {minutes} minutes") + " on 2 CPU cores"
     if fallback is not None:
