@@ -219,9 +219,10 @@ def test_only_the_pca_route_fits_to_the_looser_tolerance(tiny_sub, monkeypatch, 
     monkeypatch.setattr(GaussianMixture, "fit", spy)
     mixture.sample_images(tiny_sub, 4, route, None, 4, 0)
     assert seen == {tol}
-    seen.clear()
-    mixture.sample_images(tiny_sub, 4, route, 2, 4, 0)  # a count given: one fit, same tolerance
-    assert seen <= {tol}  # (the 2-D route's model may come from the cache)
+    if route == "pca":  # a count given: one fit of its own, to the same tolerance
+        seen.clear()
+        mixture.sample_images(tiny_sub, 4, route, 2, 4, 0)
+        assert seen == {tol}
 
 
 def test_a_looser_tolerance_stops_sooner_and_bic_still_finds_the_true_count():
@@ -230,7 +231,7 @@ def test_a_looser_tolerance_stops_sooner_and_bic_still_finds_the_true_count():
     _, loose_models = mixture._sweep_fits(X, list(range(1, 7)), 0, tol=mixture.SAMPLE_TOL)
     loose = [float(loose_models[n].bic(X)) for n in range(1, 7)]
     assert int(np.argmin(loose)) + 1 == strict["bic_k"] == 3
-    assert sum(m.n_iter_ for m in loose_models.values()) <= sum(
+    assert sum(m.n_iter_ for m in loose_models.values()) < sum(
         mixture.fit_gmm(X, n, 0).n_iter_ for n in range(1, 7))
     assert_allclose(loose, strict["bic"], rtol=0.01)
 
